@@ -1,0 +1,52 @@
+"""glue-xai: see why a classifier decided, inside glue.
+
+Public Python API (kept stable, see docs/api)::
+
+    import glue_xai as gx
+    model = gx.load_model("mirabest-fr")
+    probs = model.predict_proba(images)
+    e = gx.explain(model, image, method="lime", seed=0)
+
+Importing this package is cheap: torch, scikit-image and Qt are imported only when a
+model is loaded, an explanation computed or the viewer opened, so glue's start-up
+(which calls :func:`setup` through the ``glue.plugins`` entry point) stays fast.
+"""
+
+__version__ = "0.1.0"
+
+__all__ = ["setup", "load_model", "explain", "Explanation", "__version__"]
+
+_SETUP_DONE = False
+
+
+def setup():
+    """Register glue-xai's viewers and menu actions with glue (idempotent)."""
+    global _SETUP_DONE
+    if _SETUP_DONE:
+        return
+    from glue_xai.qt.register import register_with_glue
+
+    register_with_glue()
+    _SETUP_DONE = True
+
+
+def load_model(name_or_path, **kwargs):
+    """Load a shipped model by name or a model file; see :func:`glue_xai.models.load_model`."""
+    from glue_xai.models import load_model as _load_model
+
+    return _load_model(name_or_path, **kwargs)
+
+
+def explain(model, image, method="lime", target=None, seed=0, **options):
+    """Explain ``model``'s decision on ``image``; see :func:`glue_xai.explain.explain`."""
+    from glue_xai.explain import explain as _explain
+
+    return _explain(model, image, method=method, target=target, seed=seed, **options)
+
+
+def __getattr__(name):
+    if name == "Explanation":
+        from glue_xai.explain.explanation import Explanation
+
+        return Explanation
+    raise AttributeError(f"module 'glue_xai' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Data: MiraBest batches, FITS cutouts, catalogues, synthetic sources and spectra, demo data."""

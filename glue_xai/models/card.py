@@ -1,0 +1,64 @@
+"""The model card: everything needed to feed a model the pixels it was trained on."""
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class ModelCard:
+    """What a model expects and what is known about it.
+
+    ``input_shape`` is ``(channels, height, width)`` of the network input; ``pixel_scale_arcsec``
+    the angular size of one input pixel (None when the model has no sky scale).
+    ``preprocessing`` holds the steps :mod:`glue_xai.models.preprocess` applies, e.g.
+    ``{"background": "sigma_clip", "clip_sigma": 3.0, "scale": "max"}``.
+    Everything else (training data, scores, citations, terms of use) goes in ``info``.
+    """
+
+    name: str
+    classes: tuple
+    input_shape: tuple
+    pixel_scale_arcsec: float = None
+    preprocessing: dict = field(default_factory=lambda: {"background": "none", "scale": "none"})
+    architecture: str = None
+    architecture_options: dict = field(default_factory=dict)
+    output: str = "logits"
+    info: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.classes = tuple(str(c) for c in self.classes)
+        self.input_shape = tuple(int(s) for s in self.input_shape)
+        if len(self.input_shape) != 3:
+            raise ValueError(f"input_shape must be (channels, height, width), got {self.input_shape}")
+        if len(self.classes) < 2:
+            raise ValueError(f"a classifier needs at least two classes, got {self.classes}")
+        if self.output not in ("logits", "probabilities"):
+            raise ValueError(f"output must be 'logits' or 'probabilities', got {self.output!r}")
+
+    @property
+    def n_channels(self):
+        return self.input_shape[0]
+
+    @property
+    def image_size(self):
+        return self.input_shape[1:]
+
+    def to_dict(self):
+        d = asdict(self)
+        d["classes"] = list(self.classes)
+        d["input_shape"] = list(self.input_shape)
+        return d
+
+    @classmethod
+    def from_dict(cls, d):
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+    def save(self, path):
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=2)
+            f.write("\n")
+
+    @classmethod
+    def load(cls, path):
+        with open(path, encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))

@@ -1,0 +1,158 @@
+"""The Classifier: a model plus its card, taking images as astronomers have them."""
+import numpy as np
+
+from glue_xai.models.card import ModelCard
+from glue_xai.models.preprocess import check_image_content, fit_to_model, normalise
+
+
+class Classifier:
+    """A classifier of images with its model card.
+
+    ``model`` is a ``torch.nn.Module`` returning logits (or probabilities, as the card
+    says) for ``(N, C, h, w)`` float32 tensors, or any callable taking a numpy array of
+    that shape and returning ``(N, n_classes)`` probabilities, e.g.
+    ``lambda x: sklearn_model.predict_proba(x.reshape(len(x), -1))``.
+    Gradient methods need the torch module; LIME-family methods work with both.
+    """
+
+    def __init__(self, model, card, batch_size=128):
+        if not isinstance(card, ModelCard):
+            raise TypeError(f"card must be a ModelCard, got {type(card).__name__}")
+        if not callable(model):
+            raise TypeError(f"model must be a torch module or a callable, got {type(model).__name__}")
+        self.card = card
+        self.batch_size = int(batch_size)
+        self._module = None
+        self._fn = None
+        try:
+            import torch
+
+            if isinstance(model, torch.nn.Module):
+                self._module = model.eval()
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
+        if self._module is None:
+            self._fn = model
+
+    # --- what the model is -------------------------------------------------------------
+    @property
+    def classes(self):
+        return self.card.classes
+
+    @property
+    def name(self):
+        return self.card.name
+
+    @property
+    def module(self):
+        """The torch module, or None for a plain callable."""
+        return self._module
+
+    @property
+    def is_differentiable(self):
+        return self._module is not None
+
+    def class_index(self, target):
+        """Index of ``target`` given as an index or a class name."""
+        if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+            if not 0 <= target < len(self.classes):
+                raise ValueError(f"class index {target} is out of range for classes {self.classes}")
+            return int(target)
+        if isinstance(target, str):
+            if target in self.classes:
+                return self.classes.index(target)
+            raise ValueError(f"unknown class {target!r}; this model's classes are {self.classes}")
+        raise TypeError(f"target must be a class name or index, got {type(target).__name__}")
+
+    # --- from the caller's pixels to the model's ----------------------------------------
+    def _as_channels(self, image):
+        """One image as (C, H, W) float64, checking the channel count."""
+        image = np.asarray(image)
+        if not np.issubdtype(image.dtype, np.number):
+            raise TypeError(f"image must be numeric, got dtype {image.dtype}")
+        if image.ndim == 2:
+            image = image[None]
+        if image.ndim != 3:
+            raise ValueError(f"an image must be (H, W) or (C, H, W), got shape {image.shape}")
+        if image.shape[0] != self.card.n_channels:
+            raise ValueError(f"the image has {image.shape[0]} channel(s) but model {self.name!r} "
+                             f"takes {self.card.n_channels}")
+        return image.astype(np.float64, copy=False)
+
+    def prepare(self, image, pixel_scale_arcsec=None, fit="crop"):
+        """One image, (H, W) or (C, H, W), as the model's input.
+
+        Returns ``(x, placement)``: ``x`` a float32 (C, h, w) array and ``placement`` the
+        :class:`~glue_xai.models.preprocess.Placement` mapping model pixels back to the image.
+        """
+        image = self._as_channels(image)
+        check_image_content(image)
+        placement = fit_to_model(image.shape[1:], self.card.image_size, self.card.pixel_scale_arcsec,
+                                 pixel_scale_arcsec, fit=fit)
+        channels = [normalise(placement.sample_input(c), self.card.preprocessing, noise_image=c)
+                    for c in image]
+        return np.stack(channels).astype(np.float32), placement
+
+    def prepare_many(self, images, pixel_scale_arcsec=None, fit="crop"):
+        """A stack of images, (H, W), (N, H, W) or (N, C, H, W), as an (N, C, h, w) array."""
+        images = np.asarray(images)
+        if images.ndim == 2:
+            images = images[None]
+        if images.ndim == 3:
+            images = images[:, None] if self.card.n_channels == 1 or images.shape[0] != self.card.n_channels \
+                else images[None]
+        if images.ndim != 4:
+            raise ValueError(f"images must be (H, W), (N, H, W) or (N, C, H, W), got shape {images.shape}")
+        out = []
+        for i, image in enumerate(images):
+            try:
+                out.append(self.prepare(image, pixel_scale_arcsec, fit)[0])
+            except ValueError as err:
+                raise ValueError(f"image {i}: {err}") from None
+        return np.stack(out)
+
+    # --- predictions ----------------------------------------------------------------------
+    def predict_proba(self, images, pixel_scale_arcsec=None, fit="crop"):
+        """Class probabilities, (N, n_classes), for images in their own pixels (NaNs allowed)."""
+        return self.proba_of_inputs(self.prepare_many(images, pixel_scale_arcsec, fit))
+
+    def predict(self, images, **kwargs):
+        """Predicted class names, one per image."""
+        return [self.classes[i] for i in self.predict_proba(images, **kwargs).argmax(1)]
+
+    def proba_of_inputs(self, x):
+        """Probabilities for model-ready inputs (N, C, h, w), batched, without gradients."""
+        x = np.asarray(x, dtype=np.float32)
+        if len(x) == 0:
+            return np.zeros((0, len(self.classes)))
+        parts = []
+        for start in range(0, len(x), self.batch_size):
+            chunk = x[start:start + self.batch_size]
+            if self._module is not None:
+                import torch
+
+                with torch.inference_mode():
+                    parts.append(self.torch_proba(torch.from_numpy(chunk)).numpy())
+            else:
+                parts.append(np.asarray(self._fn(chunk), dtype=np.float64))
+        probs = np.concatenate(parts).astype(np.float64)
+        self._check_output(probs)
+        return probs
+
+    def torch_proba(self, x):
+        """Differentiable probabilities of a (N, C, h, w) tensor (torch models only)."""
+        if self._module is None:
+            raise TypeError(f"model {self.name!r} is not a torch module: gradient-based methods need one")
+        import torch
+
+        out = self._module(x)
+        return torch.softmax(out, dim=1) if self.card.output == "logits" else out
+
+    def _check_output(self, probs):
+        if probs.ndim != 2 or probs.shape[1] != len(self.classes):
+            raise ValueError(f"model {self.name!r} returned shape {probs.shape}, expected (N, {len(self.classes)})")
+        if not np.isfinite(probs).all():
+            raise ValueError(f"model {self.name!r} returned non-finite probabilities (NaN or inf)")
+
+    def __repr__(self):
+        return f"<Classifier {self.name!r} classes={self.classes} input={self.card.input_shape}>"

@@ -1,0 +1,122 @@
+"""Loading models safely: shipped names, state-dict files, and (only if trusted) pickles."""
+import os
+import zipfile
+from pathlib import Path
+
+from glue_xai.models.card import ModelCard
+
+WEIGHTS_DIR = Path(__file__).parent / "weights"
+
+#: Shipped models: name -> file stem in ``weights/`` (``<stem>.pt`` + ``<stem>.json``).
+SHIPPED = {"mirabest-fr": "mirabest_fr"}
+
+
+def shipped_models():
+    """Names of the models that ship inside the package and whose weights are present."""
+    return [name for name, stem in SHIPPED.items() if (WEIGHTS_DIR / f"{stem}.pt").exists()]
+
+
+def _looks_like_torchscript(path):
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return any(n.endswith("constants.pkl") or "/code/" in n for n in zf.namelist())
+    except zipfile.BadZipFile:
+        return False
+
+
+def _model_from_state(state, card):
+    import torch
+
+    from glue_xai.models.architectures import build_architecture
+    from glue_xai.models.classifier import Classifier
+
+    if not card.architecture:
+        raise ValueError(f"model card {card.name!r} names no architecture, so the weights cannot be placed")
+    module = build_architecture(card.architecture, **card.architecture_options)
+    if not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError("the state dict holds values that are not tensors")
+    module.load_state_dict(state)
+    return Classifier(module.eval(), card)
+
+
+def load_model(name_or_path, card=None, trust=False):
+    """Load a classifier.
+
+    ``name_or_path``: a shipped model's name (see :func:`shipped_models`), or a file:
+
+    * a glue-xai model file: a dict ``{"card": {...}, "state_dict": {...}}`` saved by
+      :func:`save_model`;
+    * a plain state dict, with ``card`` (a :class:`ModelCard`, a dict, or the path of a
+      card JSON) naming the architecture, or a ``<file>.json`` card beside it.
+
+    Both are read with ``torch.load(weights_only=True)``: no code in the file runs. A
+    TorchScript archive or a pickled model object can run arbitrary code when loaded, so
+    it is refused unless you pass ``trust=True`` for a file from a source you trust.
+    """
+    import torch
+
+    if isinstance(name_or_path, str) and name_or_path in SHIPPED:
+        stem = SHIPPED[name_or_path]
+        weights, card_path = WEIGHTS_DIR / f"{stem}.pt", WEIGHTS_DIR / f"{stem}.json"
+        if not weights.exists():
+            raise FileNotFoundError(f"the weights of shipped model {name_or_path!r} are missing from {WEIGHTS_DIR}; "
+                                    "reinstall glue-xai or run `glue-xai train`")
+        state = torch.load(weights, map_location="cpu", weights_only=True)
+        return _model_from_state(state, ModelCard.load(card_path))
+
+    path = Path(os.fspath(name_or_path))
+    if not path.exists():
+        known = ", ".join(SHIPPED)
+        raise FileNotFoundError(f"no shipped model or file called {str(name_or_path)!r} (shipped models: {known})")
+    if _looks_like_torchscript(path):
+        if not trust:
+            raise ValueError(f"{path.name} is a TorchScript archive, which runs code when loaded; "
+                             "pass trust=True only if you trust where the file came from")
+        module = torch.jit.load(str(path), map_location="cpu")
+        return _classifier_with_card(module, card, path)
+    try:
+        content = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises UnpicklingError or RuntimeError for unsafe content
+        if not trust:
+            raise ValueError(f"{path.name} is not a plain weights file: it holds pickled Python objects, "
+                             "which can run code when loaded. Save a state dict instead, or pass "
+                             f"trust=True only if you trust where the file came from ({type(err).__name__})") from None
+        content = torch.load(path, map_location="cpu", weights_only=False)
+    if isinstance(content, torch.nn.Module):
+        return _classifier_with_card(content, card, path)
+    if isinstance(content, dict) and "state_dict" in content:
+        file_card = ModelCard.from_dict(content["card"]) if "card" in content else None
+        return _model_from_state(content["state_dict"], _resolve_card(card, path) if card else file_card
+                                 or _resolve_card(None, path))
+    if isinstance(content, dict):
+        return _model_from_state(content, _resolve_card(card, path))
+    raise ValueError(f"{path.name} holds a {type(content).__name__}, not a model, a state dict or a glue-xai model file")
+
+
+def _resolve_card(card, path):
+    if isinstance(card, ModelCard):
+        return card
+    if isinstance(card, dict):
+        return ModelCard.from_dict(card)
+    if card is not None:
+        return ModelCard.load(card)
+    sidecar = path.with_suffix(".json")
+    if sidecar.exists():
+        return ModelCard.load(sidecar)
+    raise ValueError(f"{path.name} holds only weights: pass card=... (a ModelCard, dict or JSON path naming "
+                     f"the architecture and classes) or put {sidecar.name} beside it")
+
+
+def _classifier_with_card(module, card, path):
+    from glue_xai.models.classifier import Classifier
+
+    return Classifier(module.eval(), _resolve_card(card, path))
+
+
+def save_model(classifier, path):
+    """Write a classifier's card and weights to one file that :func:`load_model` reads safely."""
+    import torch
+
+    if classifier.module is None:
+        raise TypeError("only torch models can be saved as a weights file")
+    torch.save({"card": classifier.card.to_dict(), "state_dict": classifier.module.state_dict()}, path)

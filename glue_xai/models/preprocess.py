@@ -1,0 +1,188 @@
+"""Turning an astronomer's image into the pixels a model was trained on, and back.
+
+Two steps, both driven by the :class:`~glue_xai.models.card.ModelCard`:
+
+1. *Geometry* (:func:`fit_to_model`): cut the model's field of view out of the image
+   (centre crop), resampling when the image's pixel scale differs from the model's,
+   padding with empty sky or stretching when asked. The returned :class:`Placement`
+   maps anything computed on the model grid (a relevance map, superpixels) back onto
+   the caller's pixels.
+2. *Intensity* (:func:`normalise`): the survey's own preparation. For MiraBest this is
+   the dataset's recipe (checked against the batches pixel by pixel): pixels below
+   ``clip_sigma`` times the sigma-clipped background noise become empty sky (0) and
+   the rest is divided by the brightest pixel. A raw FIRST cutout in Jy/beam and the
+   dataset's 0-255 image of the same source so become the same model input.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+FIT_MODES = ("crop", "pad", "resample")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """The model's field of view as a box in the caller's pixels.
+
+    ``box`` is ``(y0, x0, y1, x1)`` in pixel-edge coordinates of the input image (the
+    box may reach past the image when it was padded); ``model_size`` is ``(h, w)``.
+    """
+
+    input_size: tuple
+    box: tuple
+    model_size: tuple
+
+    @property
+    def is_plain_crop(self):
+        """True when the model grid is an integer-aligned slice of the input (no resampling)."""
+        y0, x0, y1, x1 = self.box
+        h, w = self.model_size
+        aligned = all(float(v).is_integer() for v in self.box)
+        return aligned and (y1 - y0) == h and (x1 - x0) == w
+
+    def model_coordinates(self):
+        """Input-pixel (y, x) coordinates of every model pixel centre, shape (2, h, w)."""
+        y0, x0, y1, x1 = self.box
+        h, w = self.model_size
+        ys = y0 + (np.arange(h) + 0.5) * (y1 - y0) / h - 0.5
+        xs = x0 + (np.arange(w) + 0.5) * (x1 - x0) / w - 0.5
+        return np.stack(np.meshgrid(ys, xs, indexing="ij"))
+
+    def sample_input(self, image, fill=np.nan):
+        """Resample a 2-D input-grid image onto the model grid (bilinear)."""
+        if self.is_plain_crop:
+            y0, x0 = int(self.box[0]), int(self.box[1])
+            H, W = image.shape
+            h, w = self.model_size
+            if y0 >= 0 and x0 >= 0 and y0 + h <= H and x0 + w <= W:
+                return np.array(image[y0:y0 + h, x0:x0 + w], dtype=np.float64)
+        coords = self.model_coordinates()
+        valid = np.isfinite(image)
+        filled = np.where(valid, image, 0.0)
+        out = ndimage.map_coordinates(filled, coords, order=1, mode="constant", cval=np.nan)
+        # A model pixel touching a NaN input pixel stays NaN (treated as missing sky later).
+        touched_nan = ndimage.map_coordinates((~valid).astype(float), coords, order=1,
+                                              mode="constant", cval=1.0) > 0.5
+        out[touched_nan] = fill
+        return out
+
+    def to_input(self, model_map, fill=0.0, order=1):
+        """Put a model-grid (h, w) array back onto the input's pixels.
+
+        Input pixels outside the field of view get ``fill``; use ``order=0`` for labels.
+        """
+        H, W = self.input_size
+        h, w = self.model_size
+        model_map = np.asarray(model_map)
+        out_dtype = model_map.dtype if order == 0 else np.float64
+        if self.is_plain_crop:
+            out = np.full((H, W), fill, dtype=out_dtype)
+            y0, x0 = int(self.box[0]), int(self.box[1])
+            sy0, sx0 = max(0, -y0), max(0, -x0)
+            ty0, tx0 = max(0, y0), max(0, x0)
+            ty1, tx1 = min(H, y0 + h), min(W, x0 + w)
+            out[ty0:ty1, tx0:tx1] = model_map[sy0:sy0 + ty1 - ty0, sx0:sx0 + tx1 - tx0]
+            return out
+        y0, x0, y1, x1 = self.box
+        yy, xx = np.mgrid[0:H, 0:W].astype(float)
+        my = (yy + 0.5 - y0) * h / (y1 - y0) - 0.5
+        mx = (xx + 0.5 - x0) * w / (x1 - x0) - 0.5
+        inside = (my > -0.5) & (my < h - 0.5) & (mx > -0.5) & (mx < w - 0.5)
+        vals = ndimage.map_coordinates(model_map.astype(np.float64), [my, mx], order=order, mode="nearest")
+        out = np.where(inside, vals, fill)
+        return out.astype(out_dtype) if order == 0 else out
+
+
+def fit_to_model(image_size, model_size, model_scale=None, image_scale=None, fit="crop"):
+    """Where the model's field of view lies in an image of ``image_size`` pixels.
+
+    ``model_scale`` and ``image_scale`` are arcsec per pixel; when either is unknown the
+    image is taken to have the model's pixel scale. ``fit`` says what to do with an image
+    smaller than the field of view: ``"crop"`` refuses it, ``"pad"`` surrounds it with
+    empty sky, ``"resample"`` stretches the whole image onto the model grid.
+    """
+    if fit not in FIT_MODES:
+        raise ValueError(f"fit must be one of {FIT_MODES}, got {fit!r}")
+    H, W = (int(s) for s in image_size)
+    h, w = (int(s) for s in model_size)
+    if fit == "resample":
+        return Placement((H, W), (0.0, 0.0, float(H), float(W)), (h, w))
+    zoom = 1.0
+    if model_scale and image_scale:
+        if image_scale <= 0:
+            raise ValueError(f"pixel scale must be positive, got {image_scale}")
+        zoom = float(image_scale) / float(model_scale)
+    fh, fw = h / zoom, w / zoom
+    if fit == "crop" and (H < fh - 0.5 or W < fw - 0.5):
+        scale_txt = f" at {model_scale:g} arcsec/pixel" if model_scale else ""
+        raise ValueError(
+            f"the image is {H}x{W} pixels but the model needs a field of view of "
+            f"{fh:.0f}x{fw:.0f} input pixels{scale_txt}; pass fit='pad' to surround it with "
+            f"empty sky or fit='resample' to stretch it onto the model grid")
+    if abs(zoom - 1.0) < 1e-6:
+        y0, x0 = (H - h) // 2, (W - w) // 2
+        return Placement((H, W), (float(y0), float(x0), float(y0 + h), float(x0 + w)), (h, w))
+    y0, x0 = (H - fh) / 2.0, (W - fw) / 2.0
+    return Placement((H, W), (y0, x0, y0 + fh, x0 + fw), (h, w))
+
+
+def sigma_clipped_background(image, sigma=3.0, iterations=5):
+    """Median and standard deviation of the sky, ignoring sources (iterative clipping)."""
+    values = image[np.isfinite(image)].ravel()
+    if values.size == 0:
+        return 0.0, 0.0
+    for _ in range(iterations):
+        med, std = np.median(values), values.std()
+        keep = np.abs(values - med) <= sigma * std
+        if keep.all() or keep.sum() < 10:
+            break
+        values = values[keep]
+    return float(np.median(values)), float(values.std())
+
+
+def normalise(image, preprocessing, noise_image=None):
+    """Apply the card's intensity steps to one 2-D model-grid image (NaN = missing sky).
+
+    ``noise_image`` is where the background noise is measured (the whole input image, so
+    the estimate uses all the sky the caller gave, not only the field of view).
+    """
+    background = preprocessing.get("background", "none")
+    scale = preprocessing.get("scale", "none")
+    out = np.array(image, dtype=np.float64)
+    missing = ~np.isfinite(out)
+    if background == "sigma_clip":
+        k = float(preprocessing.get("clip_sigma", 3.0))
+        med, std = sigma_clipped_background(out if noise_image is None else noise_image)
+        out[missing] = 0.0
+        out[out < med + k * std] = 0.0
+    elif background == "none":
+        fill = np.nanmedian(out) if (~missing).any() else 0.0
+        out[missing] = fill
+    else:
+        raise ValueError(f"unknown background step {background!r} in the model card")
+    if scale == "max":
+        peak = out.max()
+        if peak > 0:
+            out /= peak
+    elif scale == "minmax":
+        lo, hi = out.min(), out.max()
+        if hi > lo:
+            out = (out - lo) / (hi - lo)
+    elif scale == "standardise":
+        std = out.std()
+        out = (out - out.mean()) / (std if std > 0 else 1.0)
+    elif scale != "none":
+        raise ValueError(f"unknown scale step {scale!r} in the model card")
+    return out
+
+
+def check_image_content(image, what="image"):
+    """Refuse images that carry no information: all NaN, all infinite, or constant."""
+    finite = np.isfinite(image)
+    if not finite.any():
+        raise ValueError(f"the {what} has no finite pixels (all NaN or infinite)")
+    values = image[finite]
+    if values.max() == values.min():
+        raise ValueError(f"the {what} is constant (every finite pixel equals {values.flat[0]:g}); "
+                         "there is nothing to classify or explain")

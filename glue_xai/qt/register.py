@@ -1,0 +1,13 @@
+"""Everything glue-xai adds to the glue desktop, registered once by ``glue_xai.setup``.
+
+Only light imports at module level: glue calls this at start-up.
+"""
+
+
+def register_with_glue():
+    from glue.config import qt_client
+
+    from glue_xai.qt.image_viewer import XAIImageViewer
+
+    if XAIImageViewer not in qt_client.members:
+        qt_client.add(XAIImageViewer)

@@ -1,0 +1,1 @@
+"""glue-core integration without Qt: viewer and layer state, layer artists, catalogue links."""

@@ -1,0 +1,27 @@
+"""Test set-up: no display, no modal dialogs, and the shared MiraBest data beside the checkout."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("GLUE_TESTING", "True")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+MIRABEST = Path(os.environ.get("GLUE_XAI_MIRABEST", Path(__file__).resolve().parents[2] / "shared" / "data" / "mirabest"))
+
+
+@pytest.fixture(scope="session")
+def mirabest_root():
+    if not (MIRABEST / "batches").is_dir():
+        pytest.fail(f"the shared MiraBest data is missing at {MIRABEST}: tests need ../shared beside the checkout "
+                    "(or GLUE_XAI_MIRABEST)")
+    return MIRABEST
+
+
+@pytest.fixture(scope="session")
+def reference_model():
+    import glue_xai as gx
+
+    return gx.load_model("mirabest-fr")
