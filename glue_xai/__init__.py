@@ -37,16 +37,7 @@ def load_model(name_or_path, **kwargs):
     return _load_model(name_or_path, **kwargs)
 
 
-def explain(model, image, method="lime", target=None, seed=0, **options):
-    """Explain ``model``'s decision on ``image``; see :func:`glue_xai.explain.explain`."""
-    from glue_xai.explain import explain as _explain
-
-    return _explain(model, image, method=method, target=target, seed=seed, **options)
-
-
-def __getattr__(name):
-    if name == "Explanation":
-        from glue_xai.explain.explanation import Explanation
-
-        return Explanation
-    raise AttributeError(f"module 'glue_xai' has no attribute {name!r}")
+# Bound after the subpackage import on purpose: ``gx.explain`` is the function, while
+# ``glue_xai.explain`` stays importable as a package (numpy only, no torch).
+from glue_xai.explain.api import explain  # noqa: E402
+from glue_xai.explain.explanation import Explanation  # noqa: E402

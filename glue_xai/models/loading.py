@@ -35,7 +35,12 @@ def _model_from_state(state, card):
     module = build_architecture(card.architecture, **card.architecture_options)
     if not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise ValueError("the state dict holds values that are not tensors")
-    module.load_state_dict(state)
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[1:2] or [str(err)]
+        raise ValueError(f"the weights do not fit architecture {card.architecture!r} with options "
+                         f"{card.architecture_options}: {first[0].strip()}") from None
     return Classifier(module.eval(), card)
 
 

@@ -138,13 +138,17 @@ def add_arguments(parser):
     parser.add_argument("--batches", type=int, nargs="*", default=None, help="which data_batch_N to use")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--root", default=None, help="MiraBest folder (default: ../shared/data/mirabest)")
+    parser.add_argument("--widths", type=int, nargs="+", default=None, help="channels of the CNN's blocks")
+    parser.add_argument("--lr", type=float, default=2e-3)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    card = train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root)
+    options = {"widths": list(args.widths)} if args.widths else None
+    card = train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
+                 architecture_options=options)
     print(json.dumps({"validation_accuracy": card.info["validation_accuracy"]}))
 
 

@@ -1,0 +1,95 @@
+"""``explain()``: one call shape for every method, on images in their own pixels."""
+import inspect
+import time
+
+import numpy as np
+
+from glue_xai.explain.explanation import Explanation
+
+METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam")
+#: Methods whose map is signed (diverging colour map) by default.
+SIGNED_METHODS = ("lime", "integrated_gradients")
+
+
+def method_function(method):
+    """The function computing ``method`` on a model-ready input."""
+    from glue_xai.explain import gradients, lime
+
+    table = {"lime": lime.lime, "saliency": gradients.saliency, "smoothgrad": gradients.smoothgrad,
+             "integrated_gradients": gradients.integrated_gradients, "gradcam": gradients.gradcam}
+    if method == "elime":
+        from glue_xai.explain.elime import elime
+
+        return elime
+    if method not in table:
+        raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
+    return table[method]
+
+
+def method_options(method):
+    """The settings a method accepts, with their defaults."""
+    params = inspect.signature(method_function(method)).parameters
+    return {name: p.default for name, p in list(params.items())[3:]}
+
+
+def pixel_scale_from_wcs(wcs):
+    """Arcsec per pixel of a celestial WCS (geometric mean of the two axes)."""
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    scales = proj_plane_pixel_scales(wcs.celestial) * 3600.0
+    return float(np.sqrt(scales[0] * scales[1]))
+
+
+def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arcsec=None, wcs=None,
+            fit="crop", **options):
+    """Explain ``model``'s decision on ``image``.
+
+    ``image``: (H, W) or (C, H, W) in its own pixels (e.g. a raw FIRST cutout in Jy/beam),
+    NaNs allowed; a 1-D array is a spectrum (see :mod:`glue_xai.explain.spectral`).
+    ``target``: class name or index to explain (default: the predicted class).
+    ``seed``: the one seed for segmentation, sampling and noise; same inputs and seed give
+    a bit-identical map. ``wcs`` or ``pixel_scale_arcsec`` tell the model wrapper the
+    image's pixel scale; ``fit`` what to do with an image smaller than the model's field
+    of view ("crop" refuses, "pad", "resample"). Other ``options`` go to the method
+    (see :func:`method_options`).
+    """
+    image = np.asarray(image)
+    if image.ndim == 1:
+        from glue_xai.explain.spectral import explain_spectrum
+
+        return explain_spectrum(model, image, method=method, target=target, seed=seed, **options)
+    if not hasattr(model, "prepare") or not hasattr(model, "proba_of_inputs"):
+        raise TypeError(f"model must be a glue_xai Classifier (see glue_xai.load_model), got {type(model).__name__}")
+    function = method_function(method)
+    allowed = method_options(method)
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise TypeError(f"method {method!r} has no option(s) {unknown}; its options are {sorted(allowed)}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    if wcs is not None and pixel_scale_arcsec is None:
+        pixel_scale_arcsec = pixel_scale_from_wcs(wcs)
+
+    start = time.perf_counter()
+    x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)
+    probabilities = model.proba_of_inputs(x[None])[0]
+    target_index = int(np.argmax(probabilities)) if target is None else model.class_index(target)
+    result = function(model, x, target_index, seed=int(seed), **options)
+    model_map = np.asarray(result["map"], dtype=np.float64)
+    if not np.isfinite(model_map).all():
+        raise ValueError(f"{method} produced a non-finite map: the model's output or gradients are not finite")
+    model_segments = result.get("segments")
+    params = {**allowed, **result.get("params", {}), "seed": int(seed), "fit": fit,
+              "pixel_scale_arcsec": pixel_scale_arcsec, "target": target}
+    # Arrays handed in to reuse a design are not settings; the layer is recorded by name.
+    params = {k: v for k, v in params.items() if k not in ("segments", "masks") and not (k == "layer" and v is not None
+              and not isinstance(v, str))}
+    return Explanation(
+        map=placement.to_input(model_map, fill=0.0),
+        target=target_index, target_name=model.classes[target_index],
+        probability=float(probabilities[target_index]), method=method, params=params,
+        probabilities=probabilities, classes=model.classes, model_name=model.name,
+        segments=None if model_segments is None else placement.to_input(model_segments, fill=-1, order=0),
+        weights=result.get("weights"), n_model_evals=int(result["n_model_evals"]) + 1,
+        elapsed_s=time.perf_counter() - start, model_map=model_map, model_segments=model_segments,
+        model_input=x, placement=placement, wcs=wcs, extras=result.get("extras", {}))

@@ -1,0 +1,147 @@
+"""Gradient methods: saliency, SmoothGrad, integrated gradients and Grad-CAM.
+
+All work on the model's input grid and differentiate the *probability* of the target
+class (``output="logit"`` differentiates the logit instead). Many inputs go through the
+network in one batched forward and backward pass.
+"""
+import numpy as np
+
+BASELINES = ("zero", "blur", "noise")
+
+
+def _gradients(model, inputs, target, output="probability"):
+    """d(output of target)/d(input) for a (N, C, h, w) tensor, in model.batch_size chunks."""
+    import torch
+
+    if output not in ("probability", "logit"):
+        raise ValueError(f"output must be 'probability' or 'logit', got {output!r}")
+    grads = []
+    for start in range(0, len(inputs), model.batch_size):
+        chunk = inputs[start:start + model.batch_size].detach().clone().requires_grad_(True)
+        scores = model.torch_proba(chunk) if output == "probability" else model.module(chunk)
+        (grad,) = torch.autograd.grad(scores[:, target].sum(), chunk)
+        grads.append(grad)
+    return torch.cat(grads)
+
+
+def _channel_map(grad, signed):
+    """(C, h, w) -> (h, w): signed sum over channels, or the largest magnitude."""
+    return grad.sum(axis=0) if signed else np.abs(grad).max(axis=0)
+
+
+def saliency(model, x, target, seed=0, signed=False, output="probability"):
+    """Input gradient (Simonyan et al. 2014); its magnitude unless ``signed``."""
+    import torch
+
+    grad = _gradients(model, torch.from_numpy(x[None]), target, output)[0].numpy()
+    return {"map": _channel_map(grad, signed), "n_model_evals": 1,
+            "params": {"signed": bool(signed), "output": output}}
+
+
+def smoothgrad(model, x, target, seed=0, n_samples=25, noise_level=0.15, signed=False, output="probability"):
+    """SmoothGrad (Smilkov et al. 2017): gradients averaged over noisy copies of the input.
+
+    ``noise_level`` is the noise standard deviation as a fraction of the input's data
+    range (max - min), so it means the same for Jy/beam and for 0-1 scaled images.
+    Magnitudes are averaged unless ``signed``.
+    """
+    import torch
+
+    n_samples = int(n_samples)
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1, got {n_samples}")
+    if noise_level < 0:
+        raise ValueError(f"noise_level must be non-negative, got {noise_level}")
+    sigma = float(noise_level) * float(x.max() - x.min())
+    generator = torch.Generator().manual_seed(int(seed))
+    base = torch.from_numpy(x)[None]
+    noisy = base + sigma * torch.randn((n_samples,) + x.shape, generator=generator)
+    grads = _gradients(model, noisy, target, output).numpy()
+    maps = grads.sum(axis=1) if signed else np.abs(grads).max(axis=1)
+    return {"map": maps.mean(axis=0), "n_model_evals": n_samples,
+            "params": {"n_samples": n_samples, "noise_level": float(noise_level), "noise_sigma": sigma,
+                       "signed": bool(signed), "output": output}}
+
+
+def make_baseline(x, baseline, seed=0):
+    """The reference input of integrated gradients: 'zero', 'blur', 'noise' or a number."""
+    from glue_xai.explain.substrate import make_substrate
+
+    if isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
+        return np.full_like(x, float(baseline))
+    if baseline not in BASELINES:
+        raise ValueError(f"unknown baseline {baseline!r}; choose one of {BASELINES} or a number")
+    return make_substrate(x, baseline, seed=seed)
+
+
+def integrated_gradients(model, x, target, seed=0, n_steps=32, baseline="zero", output="probability"):
+    """Integrated gradients (Sundararajan et al. 2017), signed, Gauss-Legendre quadrature.
+
+    The map sums (over channels) to approximately output(x) - output(baseline);
+    ``extras["completeness_gap"]`` says how far the quadrature is from that.
+    """
+    import torch
+
+    n_steps = int(n_steps)
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be at least 1, got {n_steps}")
+    ref = make_baseline(x, baseline, seed).astype(np.float32)
+    nodes, weights = np.polynomial.legendre.leggauss(n_steps)
+    alphas, weights = (nodes + 1) / 2, weights / 2
+    delta = torch.from_numpy(x - ref)
+    path = torch.from_numpy(ref)[None] + torch.from_numpy(alphas.astype(np.float32))[:, None, None, None] * delta
+    grads = _gradients(model, path, target, output).numpy()
+    attribution = (weights[:, None, None, None] * grads).sum(axis=0) * (x - ref)
+    with torch.inference_mode():
+        ends = torch.from_numpy(np.stack([ref, x]))
+        out = model.torch_proba(ends) if output == "probability" else model.module(ends)
+        change = float(out[1, target] - out[0, target])
+    return {"map": attribution.sum(axis=0), "n_model_evals": n_steps + 2,
+            "params": {"n_steps": n_steps, "baseline": baseline, "output": output},
+            "extras": {"completeness_gap": float(attribution.sum() - change)}}
+
+
+def find_gradcam_layer(module):
+    """The layer Grad-CAM looks at: the model's own choice, else the last conv block."""
+    import torch
+
+    if hasattr(module, "gradcam_layer"):
+        return module.gradcam_layer()
+    convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    if not convs:
+        raise ValueError("Grad-CAM needs a convolutional layer and this model has none; pass layer=...")
+    return convs[-1]
+
+
+def gradcam(model, x, target, seed=0, layer=None, output="logit"):
+    """Grad-CAM (Selvaraju et al. 2017): feature maps of a late layer weighted by their
+    average gradient, ReLU'd and resampled to the input grid.
+
+    ``layer`` is a module of the network or its dotted name (default: chosen automatically).
+    """
+    import torch
+    import torch.nn.functional as F
+
+    net = model.module
+    if net is None:
+        raise TypeError(f"model {model.name!r} is not a torch module: Grad-CAM needs one")
+    if isinstance(layer, str):
+        layer_name, layer = layer, dict(net.named_modules()).get(layer)
+        if layer is None:
+            raise ValueError(f"the model has no layer called {layer_name!r}")
+    layer = layer or find_gradcam_layer(net)
+    captured = {}
+    hook = layer.register_forward_hook(lambda mod, inp, out: captured.__setitem__("maps", out))
+    try:
+        inp = torch.from_numpy(x[None]).requires_grad_(False)
+        scores = model.torch_proba(inp) if output == "probability" else net(inp)
+        maps = captured["maps"]
+        (grad,) = torch.autograd.grad(scores[0, target], maps)
+    finally:
+        hook.remove()
+    channel_weights = grad.mean(dim=(2, 3), keepdim=True)
+    cam = F.relu((channel_weights * maps).sum(dim=1, keepdim=True))
+    cam = F.interpolate(cam, size=x.shape[1:], mode="bilinear", align_corners=False)[0, 0]
+    names = {m: n for n, m in net.named_modules()}
+    return {"map": cam.detach().numpy().astype(np.float64), "n_model_evals": 1,
+            "params": {"layer": names.get(layer, repr(layer)), "output": output}}

@@ -1,0 +1,43 @@
+"""What replaces hidden pixels: the 'substrate' of LIME perturbations and deletion curves.
+
+For radio images the natural substrate is empty sky: noise drawn like the image's own
+background. After MiraBest's preprocessing (sky below 3 sigma set to 0) that is exactly 0.
+"""
+import numpy as np
+
+SUBSTRATES = ("noise", "mean", "blur", "zero")
+
+
+def make_substrate(image, kind="noise", segments=None, seed=0):
+    """An array like ``image`` (C, h, w) to show wherever a pixel is hidden.
+
+    ``noise``: Gaussian noise with the sigma-clipped background's median and spread;
+    ``mean``: each superpixel's mean (needs ``segments``) or the image mean;
+    ``blur``: the image smoothed with a Gaussian of 5 pixels; ``zero``: zeros.
+    """
+    from glue_xai.models.preprocess import sigma_clipped_background
+
+    image = np.asarray(image, dtype=np.float32)
+    if kind not in SUBSTRATES:
+        raise ValueError(f"unknown substrate {kind!r}; choose one of {SUBSTRATES}")
+    if kind == "zero":
+        return np.zeros_like(image)
+    if kind == "noise":
+        rng = np.random.default_rng(seed)
+        out = np.empty_like(image)
+        for c, channel in enumerate(image):
+            med, std = sigma_clipped_background(channel)
+            out[c] = med + std * rng.standard_normal(channel.shape)
+        return out
+    if kind == "blur":
+        from scipy.ndimage import gaussian_filter
+
+        return np.stack([gaussian_filter(c, 5.0) for c in image]).astype(np.float32)
+    if segments is None:
+        return np.broadcast_to(image.mean(axis=(1, 2), keepdims=True), image.shape).astype(np.float32)
+    counts = np.bincount(segments.ravel())
+    out = np.empty_like(image)
+    for c, channel in enumerate(image):
+        means = np.bincount(segments.ravel(), weights=channel.ravel()) / np.maximum(counts, 1)
+        out[c] = means[segments]
+    return out
