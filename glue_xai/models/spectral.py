@@ -3,8 +3,11 @@
 A :class:`SpectrumClassifier` holds a model, its class names and the wavelength grid it
 was trained on, and does the preparation a spectrum needs before the model sees it:
 NaN pixels filled from their neighbours, resampling onto the model's grid, and
-(optionally) division by the mean flux in a line-free continuum window, so the flux
-units and the source's brightness do not matter.
+(optionally) division by the mean flux in a wavelength window, so the flux units and
+the source's brightness do not matter. A wide window (the shipped model uses its whole
+range) spreads the normalisation's share of the gradient thinly over many pixels; a
+narrow continuum window would concentrate it there, and saliency maps would light up
+the window rather than the lines.
 
 Where the model's mathematics is known, the whole chain (preparation and model) is
 written out in torch, float64, so gradients are *exact* (autograd of the closed form):
@@ -139,7 +142,12 @@ class RBFSVMBackend:
         return _couple_pairwise(pairwise, self.n_classes)
 
     def arrays(self):
-        return {"support_vectors": self.support_vectors, "dual_coef": self.dual_coef,
+        support_vectors = self.support_vectors
+        half = support_vectors.astype(np.float16)
+        if np.array_equal(half.astype(np.float64), support_vectors):
+            # already rounded to half precision (as the shipped model is): store half the bytes
+            support_vectors = half
+        return {"support_vectors": support_vectors, "dual_coef": self.dual_coef,
                 "intercept": self.intercept, "n_support": self.n_support,
                 "prob_a": self.prob_a, "prob_b": self.prob_b}
 
@@ -217,23 +225,24 @@ class SpectrumClassifier:
 
     ``backend``: one of the backends above (see :func:`from_sklearn` and
     :func:`from_torch` to build one); ``wavelength``: the model's pixel centres
-    (Angstrom); ``continuum_window``: (lo, hi) Angstrom whose mean flux divides the
-    spectrum before the model sees it, or None to feed the flux as it is.
+    (Angstrom); ``normalisation_window``: (lo, hi) Angstrom whose mean flux divides the
+    spectrum (and 1 is subtracted) before the model sees it, or None to feed the flux
+    as it is.
     """
 
-    def __init__(self, backend, classes, wavelength, continuum_window=None, name="spectrum classifier",
+    def __init__(self, backend, classes, wavelength, normalisation_window=None, name="spectrum classifier",
                  info=None):
         self.backend = backend
         self.classes = tuple(str(c) for c in classes)
         self.wavelength = np.asarray(wavelength, dtype=np.float64)
         if self.wavelength.ndim != 1 or np.any(np.diff(self.wavelength) <= 0):
             raise ValueError("the model's wavelength grid must be 1-D and increasing")
-        self.continuum_window = None if continuum_window is None else tuple(float(w) for w in continuum_window)
-        if self.continuum_window is not None:
-            lo, hi = self.continuum_window
-            self._continuum_mask = (self.wavelength >= lo) & (self.wavelength <= hi)
-            if not self._continuum_mask.any():
-                raise ValueError(f"continuum window {self.continuum_window} Å holds no pixel of the model's grid")
+        self.normalisation_window = None if normalisation_window is None else tuple(float(w) for w in normalisation_window)
+        if self.normalisation_window is not None:
+            lo, hi = self.normalisation_window
+            self._normalisation_mask = (self.wavelength >= lo) & (self.wavelength <= hi)
+            if not self._normalisation_mask.any():
+                raise ValueError(f"normalisation window {self.normalisation_window} Å holds no pixel of the model's grid")
         self.name = name
         self.info = dict(info or {})
         #: largest difference between the closed form's probabilities and the estimator's own
@@ -307,8 +316,8 @@ class SpectrumClassifier:
         if resampling is not None:
             left, right, weight = (torch.as_tensor(a) for a in resampling)
             spectra = spectra[:, left] * (1.0 - weight) + spectra[:, right] * weight
-        if self.continuum_window is not None:
-            level = spectra[:, torch.as_tensor(self._continuum_mask)].mean(1, keepdim=True)
+        if self.normalisation_window is not None:
+            level = spectra[:, torch.as_tensor(self._normalisation_mask)].mean(1, keepdim=True)
             spectra = spectra / level - 1.0
         return spectra
 
@@ -354,8 +363,8 @@ class SpectrumClassifier:
         np.savez_compressed(stem.with_suffix(".npz"), wavelength=self.wavelength, **self.backend.arrays())
         card = ModelCard(
             name=self.name, classes=self.classes, input_shape=(1, 1, self.n_pixels),
-            preprocessing={"normalise": "continuum_mean" if self.continuum_window else "none",
-                           "continuum_window_A": list(self.continuum_window) if self.continuum_window else None},
+            preprocessing={"normalise": "window_mean" if self.normalisation_window else "none",
+                           "normalisation_window_A": list(self.normalisation_window) if self.normalisation_window else None},
             architecture=self.backend.kind, architecture_options=self.backend.options(),
             output="probabilities", info=self.info)
         card.save(stem.with_suffix(".json"))
@@ -381,18 +390,18 @@ def load_spectrum_model(name_or_stem="agn-spectra"):
         backend = RBFSVMBackend(gamma=card.architecture_options["gamma"], **arrays)
     else:
         raise ValueError(f"unknown spectrum model architecture {card.architecture!r} in {card_path}")
-    window = card.preprocessing.get("continuum_window_A")
-    return SpectrumClassifier(backend, card.classes, wavelength, continuum_window=window, name=card.name,
+    window = card.preprocessing.get("normalisation_window_A")
+    return SpectrumClassifier(backend, card.classes, wavelength, normalisation_window=window, name=card.name,
                               info=card.info)
 
 
 # --- building wrappers -------------------------------------------------------------------
-def from_torch(classifier, wavelength, continuum_window=None):
+def from_torch(classifier, wavelength, normalisation_window=None):
     """Wrap a glue-xai :class:`~glue_xai.models.Classifier` whose torch module takes (N, 1, L) spectra."""
     if not getattr(classifier, "is_differentiable", False):
         raise TypeError("from_torch needs a Classifier around a torch module")
     return SpectrumClassifier(TorchBackend(classifier), classifier.classes, wavelength,
-                              continuum_window=continuum_window, name=classifier.name)
+                              normalisation_window=normalisation_window, name=classifier.name)
 
 
 def _linear_links(estimator, n_classes):
@@ -430,13 +439,13 @@ def _estimator_proba(estimator, z):
     return BlackBoxBackend(estimator).proba(z)
 
 
-def from_sklearn(estimator, wavelength, classes=None, continuum_window=None, name=None, info=None, probe_seed=0):
+def from_sklearn(estimator, wavelength, classes=None, normalisation_window=None, name=None, info=None, probe_seed=0):
     """Wrap a fitted scikit-learn classifier taking (N, L) spectra on ``wavelength``.
 
     Linear models and RBF SVMs get exact gradients when their closed form reproduces the
     estimator's probabilities on probe spectra (to 1e-9, or 2e-3 for multiclass Platt
     coupling, which libsvm solves iteratively); any other model is a black box.
-    ``continuum_window`` must be what the estimator was trained with.
+    ``normalisation_window`` must be what the estimator was trained with.
     """
     import torch
 
@@ -445,7 +454,7 @@ def from_sklearn(estimator, wavelength, classes=None, continuum_window=None, nam
         raise ValueError("give the class names: the estimator has no classes_")
     wavelength = np.asarray(wavelength, dtype=np.float64)
     name = name or type(estimator).__name__
-    black_box = SpectrumClassifier(BlackBoxBackend(estimator), classes, wavelength, continuum_window, name, info)
+    black_box = SpectrumClassifier(BlackBoxBackend(estimator), classes, wavelength, normalisation_window, name, info)
     rng = np.random.default_rng(probe_seed)
     probe = black_box.prepare_torch(torch.as_tensor(1.0 + 0.3 * rng.standard_normal((8, len(wavelength)))),
                                     wavelength).numpy()
@@ -462,7 +471,7 @@ def from_sklearn(estimator, wavelength, classes=None, continuum_window=None, nam
         with torch.no_grad():
             got = backend.torch_proba(torch.as_tensor(probe)).numpy()
         if got.shape == expected.shape and np.allclose(got, expected, rtol=0, atol=5e-3 if platt else 1e-9):
-            wrapped = SpectrumClassifier(backend, classes, wavelength, continuum_window, name, info)
+            wrapped = SpectrumClassifier(backend, classes, wavelength, normalisation_window, name, info)
             wrapped.closed_form_deviation = float(np.abs(got - expected).max())
             return wrapped
     return black_box
@@ -480,8 +489,8 @@ def as_spectrum_classifier(model, wavelength=None):
         grid = wavelength if wavelength is not None else model.card.info.get("wavelength_A")
         if grid is None:
             grid = np.arange(model.card.input_shape[-1], dtype=np.float64)
-        window = model.card.preprocessing.get("continuum_window_A")
-        return from_torch(model, grid, continuum_window=window)
+        window = model.card.preprocessing.get("normalisation_window_A")
+        return from_torch(model, grid, normalisation_window=window)
     if hasattr(model, "predict_proba") or hasattr(model, "decision_function"):
         if wavelength is None:
             n = getattr(model, "n_features_in_", None)
