@@ -1,0 +1,148 @@
+"""Option panels of the XAI image viewer: what to explain (viewer) and how it looks (layer).
+
+Widgets are built in code and tied to the state's echo properties, so the state is
+the single source of truth and a restored session shows its settings here unchanged.
+"""
+from echo.qt.connect import (connect_checkable_button, connect_combo_selection, connect_text,
+                             connect_value)
+from glue_qt.viewers.image.options_widget import ImageOptionsWidget
+from qtpy import QtCore, QtWidgets
+
+__all__ = ["XAIImageOptionsWidget", "ExplanationStyleEditor"]
+
+# Which settings rows each method uses; the others are hidden.
+METHOD_ROWS = {
+    "lime": ("lime_samples", "segmentation", "n_segments", "segment_scale"),
+    "elime": ("lime_samples", "segmentation", "n_segments", "segment_scale"),
+    "smoothgrad": ("smoothgrad_samples", "noise_level"),
+    "integrated_gradients": ("ig_steps",),
+}
+ALL_METHOD_ROWS = ("lime_samples", "segmentation", "n_segments", "segment_scale", "smoothgrad_samples",
+                   "noise_level", "ig_steps")
+
+
+def _spin(minimum, maximum, step=1):
+    box = QtWidgets.QSpinBox()
+    box.setRange(minimum, maximum)
+    box.setSingleStep(step)
+    box.setKeyboardTracking(False)  # one change when typing "1000", not four
+    return box
+
+
+def _double_spin(minimum, maximum, step, decimals):
+    box = QtWidgets.QDoubleSpinBox()
+    box.setRange(minimum, maximum)
+    box.setSingleStep(step)
+    box.setDecimals(decimals)
+    box.setKeyboardTracking(False)
+    return box
+
+
+class XAIImageOptionsWidget(ImageOptionsWidget):
+    """glue's image options plus an "Explanation" tab, shown first.
+
+    ``button_load_model`` and ``button_recompute`` are wired by the viewer, which owns
+    loading model files and the computation.
+    """
+
+    def __init__(self, viewer_state, session, parent=None):
+        super().__init__(viewer_state, session, parent=parent)
+        self._xai_connections = []
+        tab = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(tab)
+        self._rows = {}
+
+        self.combosel_model = QtWidgets.QComboBox()
+        self.button_load_model = QtWidgets.QPushButton("Load from file…")
+        self.button_load_model.setToolTip("Load a model file (weights and model card) with the safe loader")
+        model_row = QtWidgets.QHBoxLayout()
+        model_row.addWidget(self.combosel_model, 1)
+        model_row.addWidget(self.button_load_model)
+        form.addRow("Model", model_row)
+
+        self.combosel_method = QtWidgets.QComboBox()
+        self.combosel_target = QtWidgets.QComboBox()
+        form.addRow("Method", self.combosel_method)
+        form.addRow("Explain class", self.combosel_target)
+
+        widgets = {
+            "lime_samples": ("Samples", _spin(10, 100000, 100)),
+            "segmentation": ("Superpixels", QtWidgets.QComboBox()),
+            "n_segments": ("Number of superpixels", _spin(2, 2000, 8)),
+            "segment_scale": ("Segmentation scale (0 = default)", _double_spin(0, 1000, 0.05, 3)),
+            "smoothgrad_samples": ("Noisy copies", _spin(1, 1000, 5)),
+            "noise_level": ("Noise level (fraction of range)", _double_spin(0, 1, 0.01, 3)),
+            "ig_steps": ("Steps", _spin(1, 1000, 8)),
+        }
+        for name, (label, widget) in widgets.items():
+            label_widget = QtWidgets.QLabel(label)
+            form.addRow(label_widget, widget)
+            self._rows[name] = (label_widget, widget)
+            setattr(self, f"widget_{name}", widget)
+        self.spin_seed = _spin(0, 2 ** 31 - 1)
+        form.addRow("Seed", self.spin_seed)
+
+        self.button_recompute = QtWidgets.QPushButton("Recompute")
+        self.button_recompute.setToolTip("Compute the explanations again, ignoring the cache")
+        form.addRow(self.button_recompute)
+
+        connect = self._xai_connections.append
+        for name in ("model", "method", "target"):
+            connect(connect_combo_selection(viewer_state, name, getattr(self, f"combosel_{name}")))
+        connect(connect_combo_selection(viewer_state, "segmentation", self.widget_segmentation))
+        for name in ("lime_samples", "n_segments", "segment_scale", "smoothgrad_samples", "noise_level", "ig_steps"):
+            connect(connect_value(viewer_state, name, getattr(self, f"widget_{name}")))
+        connect(connect_value(viewer_state, "seed", self.spin_seed))
+
+        self.ui.tab_widget.insertTab(0, tab, "Explanation")
+        self.ui.tab_widget.setCurrentIndex(0)
+        viewer_state.add_callback("method", self._show_method_rows)
+        self._show_method_rows(viewer_state.method)
+
+    def _show_method_rows(self, method):
+        used = METHOD_ROWS.get(method, ())
+        for name in ALL_METHOD_ROWS:
+            for widget in self._rows[name]:
+                widget.setVisible(name in used)
+
+
+class ExplanationStyleEditor(QtWidgets.QWidget):
+    """The look of one explanation layer: heat map, contours, superpixels, legend."""
+
+    def __init__(self, layer, parent=None):
+        super().__init__(parent=parent)
+        state = layer.state
+        form = QtWidgets.QFormLayout(self)
+
+        self.bool_show_heatmap = QtWidgets.QCheckBox("Heat map")
+        self.value_opacity = QtWidgets.QSlider(QtCore.Qt.Horizontal)
+        self.value_opacity.setRange(0, 100)
+        self.combosel_signed_cmap = QtWidgets.QComboBox()
+        self.combosel_magnitude_cmap = QtWidgets.QComboBox()
+        self.bool_show_contours = QtWidgets.QCheckBox("Contours at percentiles of |relevance|")
+        self.text_contour_percentiles = QtWidgets.QLineEdit()
+        self.bool_show_boundaries = QtWidgets.QCheckBox("Superpixel boundaries (LIME)")
+        self.value_top_k = _spin(0, 50)
+        self.bool_show_legend = QtWidgets.QCheckBox("Legend (class, probability, method)")
+
+        form.addRow(self.bool_show_heatmap)
+        form.addRow("Opacity", self.value_opacity)
+        form.addRow("Signed maps", self.combosel_signed_cmap)
+        form.addRow("Magnitude maps", self.combosel_magnitude_cmap)
+        form.addRow(self.bool_show_contours)
+        form.addRow("Percentiles", self.text_contour_percentiles)
+        form.addRow(self.bool_show_boundaries)
+        form.addRow("Outline top-k ±", self.value_top_k)
+        form.addRow(self.bool_show_legend)
+
+        self._connections = [
+            connect_checkable_button(state, "show_heatmap", self.bool_show_heatmap),
+            connect_value(state, "opacity", self.value_opacity, value_range=(0, 1)),
+            connect_combo_selection(state, "signed_cmap", self.combosel_signed_cmap),
+            connect_combo_selection(state, "magnitude_cmap", self.combosel_magnitude_cmap),
+            connect_checkable_button(state, "show_contours", self.bool_show_contours),
+            connect_text(state, "contour_percentiles", self.text_contour_percentiles),
+            connect_checkable_button(state, "show_boundaries", self.bool_show_boundaries),
+            connect_value(state, "top_k", self.value_top_k),
+            connect_checkable_button(state, "show_legend", self.bool_show_legend),
+        ]

@@ -1,0 +1,304 @@
+"""The XAI Image Viewer: glue's image viewer plus an explanation layer for each subset.
+
+This file only wires things together: the state (what to explain) and the layer
+artists (how it is drawn) live Qt-free in :mod:`glue_xai.viewer`; computation runs in
+:class:`~glue_xai.qt.worker.ExplanationWorker`'s thread. The viewer decides when an
+explanation is needed (a subset drawn or moved, a new slice, new settings), takes it
+from the cache or queues a job, drops results that went stale, and shows progress,
+a Cancel button and any failure as a message under the image.
+"""
+from pathlib import Path
+
+from glue.config import viewer_tool
+from glue.core.data_region import RegionData
+from glue.viewers.common.tool import Tool
+from glue_qt.viewers.image.data_viewer import ImageViewer
+from qtpy import QtCore, QtWidgets
+
+from glue_xai.qt.image_options import ExplanationStyleEditor, XAIImageOptionsWidget
+from glue_xai.qt.worker import ExplanationWorker
+from glue_xai.viewer.explanation_job import ExplanationCache, ExplanationJob, settings_from_state
+from glue_xai.viewer.image_layer import XAIExplanationLayerArtist
+from glue_xai.viewer.image_region import NothingToExplain, region_of_subset
+from glue_xai.viewer.image_state import XAIImageViewerState
+from glue_xai.viewer.model_store import ModelStore
+
+__all__ = ["XAIImageViewer", "ExportExplanationTool"]
+
+#: Finished explanations shared by all XAI viewers of the session (an LRU).
+EXPLANATION_CACHE = ExplanationCache(max_size=64)
+
+# Coalesce bursts of changes (a region being dragged, several settings restored at
+# once) into one request, without a delay a person would notice.
+REQUEST_DELAY_MS = 40
+
+
+@viewer_tool
+class ExportExplanationTool(Tool):
+    """Toolbar action: the shown explanation as a FITS map (with the input's WCS) and a PNG of the view."""
+
+    icon = "glue_filesave"
+    tool_id = "xai:export"
+    action_text = "Export explanation"
+    tool_tip = "Export explanation: write the map as FITS (with the image's WCS) and a PNG of the view"
+
+    def activate(self):
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.viewer, "Export explanation", "explanation.fits",
+                                                        "FITS image (*.fits)")
+        if path:
+            self.viewer.export_explanation(path)
+
+
+class _StatusBar(QtWidgets.QWidget):
+    """Under the image: a message, a progress bar and a Cancel button."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        layout = QtWidgets.QHBoxLayout(self)
+        layout.setContentsMargins(4, 0, 4, 2)
+        self.message = QtWidgets.QLabel("")
+        self.message.setWordWrap(True)
+        self.message.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.progress = QtWidgets.QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setMaximumWidth(160)
+        self.button_cancel = QtWidgets.QPushButton("Cancel")
+        layout.addWidget(self.message, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.button_cancel)
+        self.show_busy(False)
+
+    def show_busy(self, busy):
+        self.progress.setVisible(busy)
+        self.button_cancel.setVisible(busy)
+        if not busy:
+            self.progress.setValue(0)
+
+
+class XAIImageViewer(ImageViewer):
+    """glue's image viewer showing, for each subset, why the classifier decided."""
+
+    LABEL = "XAI Image Viewer"
+    _state_cls = XAIImageViewerState
+    _options_cls = XAIImageOptionsWidget
+    _layer_style_widget_cls = {**ImageViewer._layer_style_widget_cls,
+                               XAIExplanationLayerArtist: ExplanationStyleEditor}
+    tools = ["xai:export"]
+
+    def __init__(self, session, parent=None, state=None):
+        super().__init__(session, parent=parent, state=state)
+        self._add_status_bar()
+        self.model_store = ModelStore()
+        self.cache = EXPLANATION_CACHE
+        self.worker = ExplanationWorker(self.model_store)
+        self.worker.finished.connect(self._on_finished)
+        self.worker.failed.connect(self._on_failed)
+        self.worker.cancelled.connect(self._on_cancelled)
+        self.worker.progress.connect(self._on_progress)
+        self._jobs = {}  # layer artist -> its current (not stale) job
+        self._pending = set()  # layer artists waiting for the request timer
+        self._request_timer = QtCore.QTimer(self)
+        self._request_timer.setSingleShot(True)
+        self._request_timer.setInterval(REQUEST_DELAY_MS)
+        self._request_timer.timeout.connect(self._send_pending)
+
+        self.options.button_recompute.clicked.connect(self.recompute)
+        self.options.button_load_model.clicked.connect(self._choose_model_file)
+        for name in XAIImageViewerState.EXPLANATION_SETTINGS + ("slices", "reference_data", "x_att", "y_att"):
+            self.state.add_callback(name, self._request_all)
+
+    def _add_status_bar(self):
+        # glue's matplotlib tools expect central_widget to be the canvas widget, so the
+        # canvas is moved into a container rather than replaced.
+        canvas = self.takeCentralWidget()
+        container = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(container)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(canvas, 1)
+        self.status = _StatusBar()
+        self.status.button_cancel.clicked.connect(self.cancel)
+        layout.addWidget(self.status)
+        self.setCentralWidget(container)
+
+    # --- layers ---------------------------------------------------------------------------
+    def get_subset_layer_artist(self, layer=None, layer_state=None):
+        if isinstance(layer.data, RegionData) or layer.ndim < 2:
+            return super().get_subset_layer_artist(layer=layer, layer_state=layer_state)
+        return self.get_layer_artist(XAIExplanationLayerArtist, layer=layer, layer_state=layer_state)
+
+    def explanation_layers(self):
+        """The explanation layer artists of this viewer."""
+        return [artist for artist in self.layers if isinstance(artist, XAIExplanationLayerArtist)]
+
+    def add_subset(self, subset):
+        added = super().add_subset(subset)
+        self._request_layers_of(subset)
+        return added
+
+    def _update_subset(self, message):
+        super()._update_subset(message)
+        if message.attribute != "style":
+            self._request_layers_of(message.subset)
+
+    def _request_layers_of(self, subset):
+        if subset in self._layer_artist_container:
+            for artist in self._layer_artist_container[subset]:
+                if isinstance(artist, XAIExplanationLayerArtist):
+                    self._request(artist)
+
+    # --- when to explain ------------------------------------------------------------------
+    def _request_all(self, *args):
+        for artist in self.explanation_layers():
+            self._request(artist)
+
+    def _request(self, artist):
+        """Explain ``artist``'s subset soon; a job running for it now has gone stale."""
+        stale = self._jobs.pop(artist, None)
+        if stale is not None:
+            stale.cancel()
+        self._pending.add(artist)
+        self._request_timer.start()
+
+    def _send_pending(self):
+        pending, self._pending = self._pending, set()
+        for artist in pending:
+            if artist in self.layers:
+                self._start(artist)
+        self._show_status()
+
+    def _start(self, artist, use_cache=True):
+        """Show ``artist``'s explanation from the cache, or queue a job computing it."""
+        try:
+            region = region_of_subset(self.state, artist.layer)
+            settings = settings_from_state(self.state)
+        except NothingToExplain as reason:
+            artist.clear_explanation()
+            artist.message = str(reason)
+            return
+        artist.message = ""
+        job = ExplanationJob(region, settings, owner=artist)
+        cached = self.cache.get(job.key) if use_cache else None
+        if cached is not None:
+            artist.show_explanation(region, cached, job.key)
+            return
+        if artist.job_key is not None and artist.job_key != job.key:
+            artist.clear_explanation()
+        self._jobs[artist] = job
+        self.worker.submit(job)
+
+    def recompute(self):
+        """Compute every explanation again, ignoring the cache (the Recompute button)."""
+        for artist in self.explanation_layers():
+            stale = self._jobs.pop(artist, None)
+            if stale is not None:
+                stale.cancel()
+            self._start(artist, use_cache=False)
+        self._show_status()
+
+    def cancel(self):
+        """Stop every running or queued explanation (the Cancel button)."""
+        for artist, job in list(self._jobs.items()):
+            job.cancel()
+            artist.message = "cancelled"
+        self._jobs.clear()
+        self._show_status()
+
+    @property
+    def busy(self):
+        """Whether an explanation is being computed for this viewer."""
+        return bool(self._jobs)
+
+    # --- results from the worker ----------------------------------------------------------
+    def _current(self, job):
+        """The artist ``job`` belongs to, or None when the job went stale."""
+        artist = job.owner
+        return artist if self._jobs.get(artist) is job else None
+
+    def _on_finished(self, job, explanation):
+        self.cache.put(job.key, explanation)
+        artist = self._current(job)
+        if artist is not None:
+            del self._jobs[artist]
+            artist.show_explanation(job.region, explanation, job.key)
+        self._show_status()
+
+    def _on_failed(self, job, message):
+        artist = self._current(job)
+        if artist is not None:
+            del self._jobs[artist]
+            artist.clear_explanation()
+            artist.message = f"{job.settings.method} could not explain {artist.layer.label}: {message}"
+        self._show_status()
+
+    def _on_cancelled(self, job):
+        self._show_status()
+
+    def _on_progress(self, job, fraction):
+        if self._current(job) is not None:
+            self.status.progress.setValue(int(round(100 * fraction)))
+
+    def _show_status(self):
+        messages = [f"{artist.layer.label}: {artist.message}" for artist in self.explanation_layers()
+                    if getattr(artist, "message", "")]
+        self.status.message.setText("\n".join(messages))
+        self.status.show_busy(self.busy)
+
+    @property
+    def message(self):
+        """The text shown under the image (errors and reasons for not explaining)."""
+        return self.status.message.text()
+
+    # --- models from files ------------------------------------------------------------------
+    def _choose_model_file(self):
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load a model file", "",
+                                                        "Model files (*.pt *.pth);;All files (*)")
+        if path:
+            self.load_model_file(path)
+
+    def load_model_file(self, path):
+        """Load a model file with the safe loader and explain with it; a refused file is reported."""
+        path = str(Path(path).resolve())
+        try:
+            self.model_store.get(path)
+        except Exception as error:  # the loader's message says why (pickled code, wrong architecture...)
+            self.status.message.setText(f"Could not load model {Path(path).name}: {error}")
+            return False
+        self.state.model_file = path
+        self.state.model = path
+        return True
+
+    # --- export ---------------------------------------------------------------------------
+    def export_explanation(self, fits_path, layer=None):
+        """Write the shown explanation as FITS (with the input's WCS) and a PNG of the view beside it.
+
+        ``layer`` is an explanation layer artist (default: the selected one, else the
+        first with an explanation). Returns the two paths, or None when nothing is shown.
+        """
+        artists = [layer] if layer is not None else (
+            [self.selected_layer] if isinstance(self.selected_layer, XAIExplanationLayerArtist) else []
+        ) + self.explanation_layers()
+        shown = [artist for artist in artists if artist.explanation is not None]
+        if not shown:
+            self.status.message.setText("Nothing to export: no explanation is shown yet")
+            return None
+        fits_path = Path(fits_path)
+        png_path = fits_path.with_suffix(".png")
+        shown[0].explanation.to_fits(fits_path, overwrite=True)
+        self.figure.savefig(png_path, dpi=150)
+        self.status.message.setText(f"Exported {fits_path.name} and {png_path.name}")
+        return fits_path, png_path
+
+    # --- sessions and closing ---------------------------------------------------------------
+    @classmethod
+    def __setgluestate__(cls, rec, context):
+        viewer = super().__setgluestate__(rec, context)
+        # Overlays are never saved: recompute them (or take them from the cache).
+        viewer._request_all()
+        return viewer
+
+    def closeEvent(self, event):
+        self._request_timer.stop()
+        self.cancel()
+        self.worker.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,60 @@
+"""Classifiers for the viewer, loaded once and only through the safe loader (Qt-free).
+
+A model is named either by a shipped model's name or by the path of a model file.
+Files are read with :func:`glue_xai.models.load_model` and ``trust=False``: a file
+holding pickled code or a TorchScript archive is refused with a readable message.
+"""
+import threading
+from pathlib import Path
+
+__all__ = ["ModelStore", "model_classes", "shipped_model_names"]
+
+# Classes of model files loaded in this session, so a restored viewer can offer the
+# target classes without reading the file again.
+_FILE_CLASSES = {}
+
+
+def shipped_model_names():
+    """Names of the shipped models whose weights are installed."""
+    from glue_xai.models.loading import shipped_models
+
+    return list(shipped_models())
+
+
+def model_classes(name):
+    """The class names of a model, cheaply: a shipped model's card, or the file's model."""
+    from glue_xai.models.card import ModelCard
+    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR
+
+    if name in SHIPPED:
+        return ModelCard.load(WEIGHTS_DIR / f"{SHIPPED[name]}.json").classes
+    if name not in _FILE_CLASSES:
+        ModelStore().get(name)
+    return _FILE_CLASSES[name]
+
+
+class ModelStore:
+    """The models one viewer uses, each loaded once.
+
+    Each viewer has its own store, hence its own model objects: Grad-CAM hooks a layer
+    of the network while it runs, and two viewers computing at once must not share one.
+    ``get`` may be called from the worker thread and the GUI thread alike.
+    """
+
+    def __init__(self):
+        self._models = {}
+        self._lock = threading.Lock()
+
+    def get(self, name):
+        """The classifier called ``name`` (shipped name or file path); raises ValueError or OSError."""
+        from glue_xai.models.loading import SHIPPED, load_model
+
+        with self._lock:
+            if name not in self._models:
+                if name not in SHIPPED and not Path(name).is_file():
+                    raise FileNotFoundError(f"model file {name} does not exist")
+                model = load_model(name, trust=False)
+                if name not in SHIPPED:
+                    _FILE_CLASSES[name] = tuple(model.classes)
+                self._models[name] = model
+            return self._models[name]
