@@ -1,0 +1,107 @@
+"""Spectra in glue: the spectrum viewer draws explain_spectrum's map, and catalogue
+selections pick spectra. Headless (tests/conftest.py sets QT_QPA_PLATFORM=offscreen)."""
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+pytest.importorskip("glue_qt")
+
+from glue_xai.data.spectra import synthetic_agn_spectra  # noqa: E402
+from glue_xai.explain.spectral import explain_spectrum  # noqa: E402
+from glue_xai.models.spectral import load_spectrum_model  # noqa: E402
+from glue_xai.viewer.spectrum_data import (WavelengthCoordinates, add_saliency, link_catalogue,  # noqa: E402
+                                           spectra_catalogue, spectra_data, spectrum_data)
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_spectrum_model("agn-spectra")
+
+
+@pytest.fixture(scope="module")
+def spectra():
+    return synthetic_agn_spectra(4, seed=21)
+
+
+@pytest.fixture
+def app():
+    from glue_qt.app import GlueApplication
+
+    application = GlueApplication()
+    yield application
+    application.close()
+
+
+def layer_artist_of(viewer, layer):
+    return next(a for a in viewer.layers if a.layer is layer)
+
+
+def test_wavelength_coordinates_round_trip(spectra):
+    coords = WavelengthCoordinates(spectra.wavelength, n_dim=2)
+    pixels = np.array([-2.0, 0.0, 10.5, len(spectra.wavelength) - 1.0, len(spectra.wavelength) + 3.0])
+    world, source = coords.pixel_to_world_values(pixels, np.zeros(5))
+    np.testing.assert_allclose(world[1:4], [spectra.wavelength[0], np.mean(spectra.wavelength[10:12]),
+                                            spectra.wavelength[-1]])
+    back, _ = coords.world_to_pixel_values(world, source)
+    np.testing.assert_allclose(back, pixels, atol=1e-9)
+
+
+def test_viewer_draws_the_saliency_of_a_spectrum(app, model, spectra):
+    from glue_xai.qt.spectrum_viewer import SpectrumSaliencyViewer
+
+    flux = spectra.flux[0]
+    data = spectrum_data(flux, spectra.wavelength, label="agn 0")
+    app.data_collection.append(data)
+    explanation = add_saliency(data, model, method="saliency")[0]
+    expected = explain_spectrum(model, flux, "saliency", wavelength=spectra.wavelength)
+    viewer = app.new_data_viewer(SpectrumSaliencyViewer, data=data)
+    artist = layer_artist_of(viewer, data)
+    assert artist.state.attribute.label == "flux" and artist.state.saliency_attribute.label == "saliency"
+    x, saliency = artist.saliency_artist.get_data()
+    np.testing.assert_allclose(x, spectra.wavelength)
+    np.testing.assert_array_equal(saliency, expected.map)
+    np.testing.assert_array_equal(explanation.map, expected.map)
+    np.testing.assert_array_equal(artist.plot_artist.get_ydata(), flux)
+    assert artist.saliency_artist.get_visible()
+    # the emission lines are marked, and hiding the saliency hides the curve
+    names = {t.get_text() for t in viewer.axes.texts}
+    assert {"Hα", "Hβ", "[O III] 5007"} <= names
+    artist.state.show_saliency = False
+    assert not artist.saliency_artist.get_visible()
+    viewer.close(warn=False)
+
+
+def test_selecting_sources_in_the_catalogue_shows_their_saliency(app, model, spectra):
+    from glue_xai.qt.spectrum_viewer import SpectrumSaliencyViewer
+
+    stack = spectra_data(spectra.flux, spectra.wavelength)
+    maps = add_saliency(stack, model, method="saliency")
+    catalogue = spectra_catalogue(spectra.flux, spectra.wavelength, model=model, seed=0,
+                                  true_types=spectra.class_names)
+    app.data_collection.extend([stack, catalogue])
+    link_catalogue(catalogue, stack)
+    assert {"tsne_x", "tsne_y", "predicted_type", "p_type_1"} <= {c.label for c in catalogue.main_components}
+    assert np.isfinite(catalogue["tsne_x"]).all()
+    viewer = app.new_data_viewer(SpectrumSaliencyViewer, data=stack)
+    chosen = 5
+    app.data_collection.new_subset_group(label="one source", subset_state=catalogue.id["source_index"] == chosen)
+    subset = stack.subsets[0]
+    artist = layer_artist_of(viewer, subset)
+    _, saliency = artist.saliency_artist.get_data()
+    np.testing.assert_allclose(saliency, maps[chosen].map, rtol=1e-12, atol=0)
+    np.testing.assert_allclose(artist.plot_artist.get_ydata(), spectra.flux[chosen], rtol=1e-12)
+    # the whole stack shows the mean saliency
+    _, mean_saliency = layer_artist_of(viewer, stack).saliency_artist.get_data()
+    np.testing.assert_allclose(mean_saliency, np.mean([m.map for m in maps], axis=0), rtol=1e-9, atol=1e-15)
+    viewer.close(warn=False)
+
+
+def test_registered_with_glue():
+    from glue.config import qt_client
+
+    import glue_xai
+    from glue_xai.qt.spectrum_viewer import SpectrumSaliencyViewer
+
+    glue_xai.setup()
+    assert SpectrumSaliencyViewer in qt_client.members
