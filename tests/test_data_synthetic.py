@@ -39,6 +39,8 @@ def test_masks_match_the_image(kind, seed):
     labels, n_objects = ndimage.label(source.masks["source"])
     assert n_objects == 1
     assert source.masks["core"][74:76, 74:76].all()
+    # The core sits on the image centre, where the WCS puts the source position.
+    np.testing.assert_allclose(ndimage.center_of_mass(source.components["core"]), (74.5, 74.5), atol=0.05)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -184,7 +184,7 @@ def _image_hdu(hdul, path, hdu):
     raise ValueError(f"{path}: no image HDU (no HDU holds an array of two or more dimensions)")
 
 
-def _squeeze(data, header, path):
+def _squeeze(data, path):
     """Drop length-1 axes from the data and the matching WCS axes; returns (image, kept wcs axes)."""
     if data.ndim < 2:
         raise ValueError(f"{path}: the image is {data.ndim}-D, a cutout must be 2-D")
@@ -239,7 +239,7 @@ def read_cutout(path, hdu=None, require_wcs=True):
         with hdul:
             chosen = _image_hdu(hdul, path, hdu)
             header = _clean_header(chosen.header)
-            image, kept = _squeeze(chosen.data, header, path)
+            image, kept = _squeeze(chosen.data, path)
             image = _as_float(image).copy()
         wcs = _celestial_wcs(header, kept, path, require_wcs)
     return Cutout(image=image, wcs=wcs, header=header, path=path)

@@ -178,6 +178,13 @@ def _ridge_gain(width_px, beam_sigma_px):
     return 2.0 * np.pi * width_px * beam_sigma_px ** 2 / np.sqrt(width_px ** 2 + beam_sigma_px ** 2)
 
 
+def _compact(s, t, position, sigma_arcsec, flux_jy):
+    """A compact Gaussian of ``flux_jy`` at ``position`` arcsec along the axis; normalised
+    on the pixels themselves, since a sub-pixel Gaussian's samples do not sum to its integral."""
+    blob = np.exp(-0.5 * ((s - position) ** 2 + t ** 2) / sigma_arcsec ** 2)
+    return flux_jy * blob / blob.sum()
+
+
 def _intrinsic(kind, half_length, p, s, t, beam_sigma_px, pixel_arcsec):
     """Sky brightness of each component (Jy per pixel before the beam) for a source
     reaching ``half_length`` arcsec either side of the core. ``s``/``t`` are arcsec along
@@ -188,10 +195,8 @@ def _intrinsic(kind, half_length, p, s, t, beam_sigma_px, pixel_arcsec):
     side = np.where(s >= 0, 1.0, p["asymmetry"])
     r = np.abs(s)
     maps = {}
-    core = np.zeros_like(s)
-    centre = np.unravel_index(np.argmin(s ** 2 + t ** 2), s.shape)
-    core[centre] = p["core_jy"]                          # a point source: one pixel
-    maps["core"] = core
+    # An unresolved core exactly at the centre (which lies between pixels for even sizes).
+    maps["core"] = _compact(s, t, 0.0, 0.6 * pixel_arcsec, p["core_jy"])
     opening = np.tan(np.radians(p["jet_opening_deg"]))
     if kind == "FRI":
         # Jets from the core outwards, widening and fading to a quarter of their start.
@@ -221,10 +226,8 @@ def _intrinsic(kind, half_length, p, s, t, beam_sigma_px, pixel_arcsec):
         maps["lobes"] = side * p["lobe_jy"] * rise * _smooth_edge(inside, 0.08) / beam_area_px
         # Compact hotspots at the lobes' outer tips.
         sigma = p["hotspot_sigma_arcsec"]
-        spots = np.zeros_like(s)
-        for sign, scale in ((1.0, 1.0), (-1.0, p["asymmetry"])):
-            spots += scale * np.exp(-0.5 * ((s - sign * L) ** 2 + t ** 2) / sigma ** 2)
-        maps["hotspots"] = p["hotspot_jy"] * spots / (2 * np.pi * (sigma / pixel_arcsec) ** 2)
+        maps["hotspots"] = (_compact(s, t, L, sigma, p["hotspot_jy"])
+                            + _compact(s, t, -L, sigma, p["asymmetry"] * p["hotspot_jy"]))
     return maps
 
 
