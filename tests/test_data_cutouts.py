@@ -101,6 +101,17 @@ def test_degenerate_frequency_and_stokes_axes(tmp_path):
     assert np.isnan(cutout.image[:3]).all() and np.isfinite(cutout.image[3:]).all()
 
 
+def test_image_in_an_extension_and_chosen_by_name(tmp_path):
+    path = tmp_path / "mef.fits"
+    image = fits.ImageHDU(np.full((20, 30), 2.0, np.float32), _radio_header(30, 20), name="SCI")
+    weights = fits.ImageHDU(np.ones((20, 30), np.float32), _radio_header(30, 20), name="WHT")
+    fits.HDUList([fits.PrimaryHDU(), image, weights]).writeto(path)
+    assert read_cutout(path).image[0, 0] == 2.0  # the first HDU holding an image
+    assert read_cutout(path, hdu="WHT").image[0, 0] == 1.0
+    with pytest.raises(ValueError, match=r"mef\.fits: has no HDU 'ERR'"):
+        read_cutout(path, hdu="ERR")
+
+
 def test_big_endian_integer_images_become_native_float(tmp_path):
     path = tmp_path / "int16.fits"
     fits.PrimaryHDU(np.arange(12, dtype=">i2").reshape(3, 4), _radio_header(4, 3)).writeto(path)

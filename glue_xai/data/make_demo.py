@@ -85,14 +85,24 @@ def _demo_header(cutout, source_file):
     return header
 
 
+def _remove_stale_files(out, keep):
+    """Delete the FITS files a previous build listed that the new selection drops (and
+    nothing else: ``out`` may be a folder holding other files)."""
+    previous = out / "catalogue.csv"
+    if not previous.is_file():
+        return
+    for name in read_catalogue(previous)["fits_file"]:
+        if name not in keep and (out / name).is_file():
+            (out / name).unlink()
+
+
 def build_demo(root=None, out=DEMO_FOLDER):
     """Write the demo FITS files, catalogue.csv and NOTICE into ``out``; returns the catalogue."""
     root = mirabest_root(root)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    for old in out.glob("*.fits"):
-        old.unlink()
     rows = select_sources(read_catalogue(root / "catalogue.csv"))
+    _remove_stale_files(out, {Path(r["fits_file"]).name for r in rows})
     columns = ["source_id", "ra_deg", "dec_deg", "redshift", "las_arcsec", "class_code", "fr_class",
                "confidence", "morphology", "fits_file"]
     records = []
