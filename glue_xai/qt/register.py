@@ -11,3 +11,8 @@ def register_with_glue():
 
     if XAIImageViewer not in qt_client.members:
         qt_client.add(XAIImageViewer)
+
+    from glue_xai.qt.spectrum_viewer import SpectrumSaliencyViewer
+
+    if SpectrumSaliencyViewer not in qt_client.members:
+        qt_client.add(SpectrumSaliencyViewer)

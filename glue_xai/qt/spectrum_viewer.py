@@ -5,9 +5,14 @@ the layer artist (:mod:`glue_xai.viewer.spectrum_layer_artist`) draws.
 """
 from glue.utils import decorate_all_methods, defer_draw
 from glue_qt.viewers.profile import ProfileViewer
+from glue_qt.viewers.profile.layer_artist import QThreadedProfileLayerArtist
 
 from glue_xai.viewer.spectrum_layer_artist import LineMarkers, SpectrumLayerArtist, saliency_axes
 from glue_xai.viewer.spectrum_state import SpectrumViewerState
+
+
+class QtSpectrumLayerArtist(SpectrumLayerArtist, QThreadedProfileLayerArtist):
+    """The spectrum layer artist with glue-qt's background computation of large profiles."""
 
 
 @decorate_all_methods(defer_draw)
@@ -19,8 +24,8 @@ class SpectrumSaliencyViewer(ProfileViewer):
 
     LABEL = "Spectrum with saliency (glue-xai)"
     _state_cls = SpectrumViewerState
-    _data_artist_cls = SpectrumLayerArtist
-    _subset_artist_cls = SpectrumLayerArtist
+    _data_artist_cls = QtSpectrumLayerArtist
+    _subset_artist_cls = QtSpectrumLayerArtist
 
     def __init__(self, session, parent=None, state=None):
         super().__init__(session, parent=parent, state=state)

@@ -10,6 +10,8 @@ No Qt here.
 import numpy as np
 from glue.core import Data
 from glue.core.coordinates import Coordinates
+from glue.core.exceptions import IncompatibleAttribute
+from glue.core.subset import MaskSubsetState
 
 from glue_xai.explain.spectral import explain_spectrum
 
@@ -78,12 +80,31 @@ class WavelengthCoordinates(Coordinates):
         return cls(rec["wavelength"], n_dim=rec["n_dim"])
 
 
+class SpectraData(Data):
+    """glue data for spectra whose profiles follow selections made in a joined catalogue.
+
+    glue's profile viewer collapses data with ``compute_statistic``, which evaluates a
+    subset directly and so ignores :meth:`~glue.core.data.Data.join_on_key` joins (only
+    ``get_mask`` follows them). Here a subset that cannot be evaluated directly is turned
+    into its mask through the joins and evaluated as that.
+    """
+
+    def compute_statistic(self, statistic, cid, subset_state=None, **kwargs):
+        try:
+            return super().compute_statistic(statistic, cid, subset_state=subset_state, **kwargs)
+        except IncompatibleAttribute:
+            if subset_state is None or not self._key_joins:
+                raise
+            mask = MaskSubsetState(self.get_mask(subset_state), self.pixel_component_ids)
+            return super().compute_statistic(statistic, cid, subset_state=mask, **kwargs)
+
+
 def spectrum_data(flux, wavelength, label="spectrum", flux_unit=""):
     """One spectrum as 1-D glue data with a ``flux`` component and wavelength coordinates."""
     flux = np.asarray(flux, dtype=np.float64)
     if flux.ndim != 1 or len(flux) != len(wavelength):
         raise ValueError(f"flux must be 1-D with one value per wavelength, got {flux.shape} for {len(wavelength)}")
-    data = Data(label=label, coords=WavelengthCoordinates(wavelength, n_dim=1))
+    data = SpectraData(label=label, coords=WavelengthCoordinates(wavelength, n_dim=1))
     data.add_component(flux, FLUX)
     data.get_component(FLUX).units = flux_unit
     return data
@@ -94,7 +115,7 @@ def spectra_data(flux, wavelength, label="spectra", flux_unit=""):
     flux = np.asarray(flux, dtype=np.float64)
     if flux.ndim != 2 or flux.shape[1] != len(wavelength):
         raise ValueError(f"flux must be (n_sources, {len(wavelength)}), got {flux.shape}")
-    data = Data(label=label, coords=WavelengthCoordinates(wavelength, n_dim=2))
+    data = SpectraData(label=label, coords=WavelengthCoordinates(wavelength, n_dim=2))
     data.add_component(flux, FLUX)
     data.get_component(FLUX).units = flux_unit
     data.add_component(np.repeat(np.arange(len(flux))[:, None], flux.shape[1], axis=1), SOURCE_INDEX)

@@ -31,6 +31,16 @@ class SpectrumViewerState(ProfileViewerState):
         self.lines = dict(REST_LINES)
         self.update_from_dict(kwargs)
 
+    def _reference_data_changed(self, before=None, after=None):
+        super()._reference_data_changed(before=before, after=after)
+        # glue starts on the first world axis, the source index for a stack of spectra;
+        # wavelength is the last (numpy order) axis
+        data = self.reference_data
+        if data is not None and getattr(data.coords, "world_axis_physical_types", [None])[0] == "em.wl":
+            wavelength = data.world_component_ids[-1]
+            if self.x_att is not wavelength:
+                self.x_att = wavelength
+
 
 class SpectrumLayerState(ProfileLayerState):
     """A spectrum layer: the flux (``attribute``) and its saliency (``saliency_attribute``)."""
