@@ -118,6 +118,8 @@ class ExplanationJob:
                               fit="pad", **dict(self.settings.options))
         # The cancel flag may have been raised after the last forward pass.
         self.checkpoint()
+        if self.progress is not None:
+            self.progress(1.0)
         return explanation
 
 

@@ -1,0 +1,268 @@
+"""The XAI Image Viewer in a headless glue application, on real FIRST cutouts.
+
+Each test draws a region (or selects cutouts), waits for the overlay computed in the
+viewer's worker thread, and checks it against ``glue_xai.explain`` run directly on
+the same pixels.
+"""
+import numpy as np
+import pytest
+from glue.core import Data
+from glue.core.roi import CircularROI, RectangularROI
+from glue.core.subset import RoiSubsetState
+
+import glue_xai as gx
+from glue_xai.data.cutouts import read_cutout
+from glue_xai.explain import Explanation
+
+FRI_FILE = "fits/100_016.236+000.073_0.2797_0058.67.fits"
+FRII_FILE = "fits/200_003.845+000.156_0.4401_0024.05.fits"
+WAIT_MS = 60000
+
+
+@pytest.fixture
+def app(qapp):
+    from glue_qt.app import GlueApplication
+
+    application = GlueApplication()
+    yield application
+    for viewer in list(application.viewers[0]):
+        viewer.close(warn=False)
+    application.close()
+
+
+@pytest.fixture
+def fri(mirabest_root):
+    return read_cutout(mirabest_root / FRI_FILE)
+
+
+def open_viewer(app, data, **settings):
+    from glue_xai.qt.image_viewer import XAIImageViewer
+
+    gx.setup()
+    if data not in app.data_collection:
+        app.data_collection.append(data)
+    viewer = app.new_data_viewer(XAIImageViewer, data=data)
+    for name, value in settings.items():
+        setattr(viewer.state, name, value)
+    return viewer
+
+
+def draw(app, data, roi, label="region"):
+    """A region drawn on the image's pixels, as glue's selection tools make it."""
+    state = RoiSubsetState(data.pixel_component_ids[-1], data.pixel_component_ids[-2], roi)
+    return app.data_collection.new_subset_group(label, state)
+
+
+def explanation_layer(viewer):
+    (artist,) = viewer.explanation_layers()
+    return artist
+
+
+def wait_for_overlay(qtbot, viewer):
+    artist = explanation_layer(viewer)
+    qtbot.waitUntil(lambda: artist.explanation is not None and not viewer.busy, timeout=WAIT_MS)
+    return artist
+
+
+def inside_roi(roi, shape):
+    yy, xx = np.mgrid[:shape[0], :shape[1]]
+    return roi.contains(xx, yy)
+
+
+def expected_overlay(model, image, wcs, roi, method, **options):
+    """``explain`` on the pixels under the region's bounding box, placed back on the image."""
+    rows, cols = np.nonzero(inside_roi(roi, image.shape))
+    y0, y1, x0, x1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    direct = gx.explain(model, image[y0:y1, x0:x1], method=method, fit="pad", wcs=wcs[y0:y1, x0:x1], **options)
+    overlay = np.full(image.shape, np.nan)
+    overlay[y0:y1, x0:x1] = direct.map
+    return overlay, direct
+
+
+def test_viewer_is_registered_with_glue():
+    from glue.config import qt_client
+
+    from glue_xai.qt.image_viewer import XAIImageViewer
+
+    gx.setup()
+    assert XAIImageViewer in qt_client.members
+    assert XAIImageViewer.LABEL == "XAI Image Viewer"
+
+
+def test_rectangle_overlay_is_saliency_of_the_pixels_under_it(app, qtbot, fri, reference_model):
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="saliency")
+    roi = RectangularROI(100, 200, 90, 210)
+    draw(app, data, roi)
+    artist = wait_for_overlay(qtbot, viewer)
+    expected, direct = expected_overlay(reference_model, fri.image, fri.wcs, roi, "saliency")
+    np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, equal_nan=True)
+    assert np.nanmax(expected) > 0
+    assert artist.explanation.target_name == direct.target_name
+    assert f"p = {direct.probability:.2f}" in artist.legend_text()
+    assert artist.mpl_artists, "nothing was drawn"
+
+
+def test_circle_overlay_is_lime_of_the_pixels_under_it(app, qtbot, fri, reference_model):
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="lime", lime_samples=100, seed=3, target="FRI")
+    roi = CircularROI(150.0, 150.0, 45.0)
+    draw(app, data, roi)
+    artist = wait_for_overlay(qtbot, viewer)
+    expected, direct = expected_overlay(reference_model, fri.image, fri.wcs, roi, "lime", seed=3, target="FRI",
+                                        n_samples=100)
+    np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, atol=1e-12, equal_nan=True)
+    np.testing.assert_array_equal(artist.explanation.segments, direct.segments)
+    assert artist.explanation.target_name == "FRI"
+    assert artist.legend_text().startswith("FRI")
+
+
+def test_stack_explains_the_current_cutout_and_caches_each_slice(app, qtbot, mirabest_root, reference_model):
+    cutouts = [read_cutout(mirabest_root / name) for name in (FRI_FILE, FRII_FILE)]
+    cube = np.stack([c.image for c in cutouts])
+    data = Data(label="stack", cutouts=cube)
+    viewer = open_viewer(app, data, method="gradcam")
+    draw(app, data, RectangularROI(140, 160, 140, 160))
+    first = wait_for_overlay(qtbot, viewer).explanation
+    direct = [gx.explain(reference_model, image, method="gradcam", fit="pad") for image in cube]
+    np.testing.assert_allclose(first.map, direct[0].map, rtol=1e-6)
+
+    viewer.state.slices = (1, 0, 0)
+    artist = explanation_layer(viewer)
+    qtbot.waitUntil(lambda: artist.explanation is not None and artist.region.slice_index == (1,)
+                    and not viewer.busy, timeout=WAIT_MS)
+    np.testing.assert_allclose(artist.explanation.map, direct[1].map, rtol=1e-6)
+
+    # Going back is served by the cache: the very same result, with no job queued.
+    viewer.state.slices = (0, 0, 0)
+    qtbot.waitUntil(lambda: artist.region.slice_index == (0,), timeout=WAIT_MS)
+    assert artist.explanation is first
+    assert not viewer.busy
+
+
+def test_moving_the_region_drops_the_stale_result(app, qtbot, fri, reference_model):
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="lime", lime_samples=3000)
+    group = draw(app, data, RectangularROI(70, 230, 70, 230))
+    artist = explanation_layer(viewer)
+    qtbot.waitUntil(lambda: viewer.status.progress.value() > 0, timeout=WAIT_MS)
+    first_job = viewer._jobs[artist]
+    viewer.state.lime_samples = 100
+    moved = RectangularROI(110, 190, 100, 200)
+    group.subset_state = RoiSubsetState(data.pixel_component_ids[1], data.pixel_component_ids[0], moved)
+    artist = wait_for_overlay(qtbot, viewer)
+    assert first_job.cancelled
+    expected, _ = expected_overlay(reference_model, fri.image, fri.wcs, moved, "lime", n_samples=100)
+    np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, atol=1e-12, equal_nan=True)
+
+
+def test_cancel_button_stops_the_computation(app, qtbot, fri):
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="lime", lime_samples=20000)
+    draw(app, data, RectangularROI(70, 230, 70, 230))
+    artist = explanation_layer(viewer)
+    qtbot.waitUntil(lambda: viewer.status.progress.value() > 0, timeout=WAIT_MS)
+    assert not viewer.status.button_cancel.isHidden()
+    job = viewer._jobs[artist]
+    viewer.status.button_cancel.click()
+    qtbot.waitUntil(lambda: not viewer.worker.busy, timeout=WAIT_MS)
+    assert job.cancelled and artist.explanation is None
+    assert "cancelled" in viewer.message
+    assert viewer.status.progress.isHidden()
+
+
+def test_closing_mid_computation_leaves_no_thread_running(app, qtbot, fri):
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="lime", lime_samples=20000)
+    draw(app, data, RectangularROI(70, 230, 70, 230))
+    qtbot.waitUntil(lambda: viewer.status.progress.value() > 0, timeout=WAIT_MS)
+    thread = viewer.worker.thread
+    assert thread.isRunning()
+    viewer.close(warn=False)
+    assert not thread.isRunning() and thread.isFinished()
+
+
+def test_a_failure_is_a_message_in_the_viewer(app, qtbot, fri):
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="saliency")
+    draw(app, data, RectangularROI(149.6, 150.4, 149.6, 150.4))  # one pixel: nothing to classify
+    qtbot.waitUntil(lambda: "constant" in viewer.message, timeout=WAIT_MS)
+    assert explanation_layer(viewer).explanation is None
+    assert not viewer.busy
+
+
+def test_a_refused_model_file_is_reported_in_the_viewer(app, qtbot, fri, tmp_path):
+    import torch
+
+    path = tmp_path / "pickled_model.pt"
+    torch.save(torch.nn.Linear(3, 2), path)  # a pickled module: the safe loader refuses it
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data)
+    assert viewer.load_model_file(path) is False
+    assert "pickled_model.pt" in viewer.message and "pickled" in viewer.message
+    assert viewer.state.model == "mirabest-fr"
+
+
+def test_a_model_file_saved_safely_is_loaded_and_used(app, qtbot, fri, tmp_path, reference_model):
+    from glue_xai.models import save_model
+
+    path = tmp_path / "my_model.pt"
+    save_model(reference_model, path)
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="gradcam")
+    assert viewer.load_model_file(path)
+    assert viewer.state.model == str(path.resolve())
+    roi = RectangularROI(100, 200, 90, 210)
+    draw(app, data, roi)
+    artist = wait_for_overlay(qtbot, viewer)
+    expected, _ = expected_overlay(reference_model, fri.image, fri.wcs, roi, "gradcam")
+    np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, equal_nan=True)
+
+
+def test_export_writes_the_map_with_the_image_wcs_and_a_png(app, qtbot, fri, tmp_path):
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="saliency")
+    draw(app, data, RectangularROI(100, 200, 90, 210))
+    artist = wait_for_overlay(qtbot, viewer)
+    fits_path, png_path = viewer.export_explanation(tmp_path / "explanation.fits")
+    written = Explanation.from_fits(fits_path)
+    np.testing.assert_allclose(written.map, artist.explanation.map, rtol=1e-6)
+    y0, y1, x0, x1 = artist.region.box
+    sky = fri.wcs.pixel_to_world(x0 + 10, y0 + 20)
+    np.testing.assert_allclose(written.wcs.world_to_pixel(sky), (10, 20), atol=1e-6)
+    assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_session_round_trip_keeps_every_setting_and_recomputes(app, qtbot, fri, tmp_path):
+    from glue_qt.app import GlueApplication
+
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer_settings = dict(method="lime", target="FRII", lime_samples=120, segmentation="felzenszwalb",
+                           n_segments=40, segment_scale=80.0, smoothgrad_samples=7, noise_level=0.3, ig_steps=9,
+                           seed=11)
+    viewer = open_viewer(app, data, **viewer_settings)
+    draw(app, data, CircularROI(150.0, 150.0, 40.0))
+    artist = wait_for_overlay(qtbot, viewer)
+    layer_settings = dict(opacity=0.4, show_heatmap=False, signed_cmap="PuOr_r", magnitude_cmap="viridis",
+                          show_contours=True, contour_percentiles="80, 95", show_boundaries=False, top_k=2,
+                          show_legend=False)
+    for name, value in layer_settings.items():
+        setattr(artist.state, name, value)
+    original = artist.overlay_array()
+    session = tmp_path / "session.glu"
+    app.save_session(str(session), include_data=True)
+
+    restored_app = GlueApplication.restore_session(str(session), show=False)
+    try:
+        (restored,) = restored_app.viewers[0]
+        for name, value in viewer_settings.items():
+            assert getattr(restored.state, name) == value, name
+        restored_artist = explanation_layer(restored)
+        for name, value in layer_settings.items():
+            assert getattr(restored_artist.state, name) == value, name
+        qtbot.waitUntil(lambda: restored_artist.explanation is not None and not restored.busy, timeout=WAIT_MS)
+        np.testing.assert_allclose(restored_artist.overlay_array(), original, equal_nan=True)
+    finally:
+        for restored_viewer in list(restored_app.viewers[0]):
+            restored_viewer.close(warn=False)
+        restored_app.close()
