@@ -1,0 +1,116 @@
+"""Geometry of a region on the sky: largest extent, position angle, centre and peaks.
+
+Pixel coordinates here are ``(x, y)`` = (column, row), 0-based, as matplotlib and glue
+draw them with ``origin="lower"``. Arrays are indexed ``[y, x]``.
+
+Position angle convention: east of north, in [0, 180) degrees (a line has no head).
+With a celestial WCS the angle is measured on the sky between the two ends of the
+extent line, so any image orientation is handled. Without one the image is taken to
+be a standard RA---TAN image: north up (+y), east to the left (-x); a line running
+from the lower right to the upper left (north-east) then has PA 45 degrees.
+"""
+import numpy as np
+from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
+
+
+def farthest_pair(mask):
+    """The two pixel centres of ``mask`` farthest apart: ``((x0, y0), (x1, y1)), distance_px``.
+
+    The farthest pair always lies on the convex hull, which keeps the search small even
+    for big regions. A single pixel gives that pixel twice and distance 0.
+    """
+    points = np.argwhere(mask)[:, ::-1].astype(float)  # (x, y)
+    if len(points) == 0:
+        raise ValueError("the region is empty")
+    if len(points) > 3:
+        try:
+            points = points[ConvexHull(points).vertices]
+        except QhullError:
+            pass  # collinear pixels: the brute force below is still small enough
+    diff = points[:, None, :] - points[None, :, :]
+    d2 = (diff ** 2).sum(axis=-1)
+    i, j = np.unravel_index(np.argmax(d2), d2.shape)
+    # Order the ends so the line runs from south to north (then east to west): stable output.
+    a, b = points[i], points[j]
+    if (a[1], -a[0]) > (b[1], -b[0]):
+        a, b = b, a
+    return (tuple(a), tuple(b)), float(np.sqrt(d2[i, j]))
+
+
+def principal_axis(mask):
+    """Unit vector (dx, dy) of the long axis of the region's pixels (second moments).
+
+    Unweighted, so a bright core or one bright hotspot does not pull the axis; for a
+    plume or lobe that is wide at its end it follows the source's axis, where the
+    farthest pair of pixels would run corner to corner.
+    """
+    points = np.argwhere(mask)[:, ::-1].astype(float)
+    if len(points) < 2:
+        return np.array([0.0, 1.0])
+    values, vectors = np.linalg.eigh(np.cov(points.T))
+    axis = vectors[:, np.argmax(values)]
+    return axis if axis[1] >= 0 else -axis
+
+
+def axis_line(mask, start, end):
+    """The line drawn for a region: through the midpoint of its farthest pair of pixels,
+    as long as that pair is far apart, along the region's principal axis."""
+    length = np.hypot(end[0] - start[0], end[1] - start[1])
+    middle = np.array([(start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0])
+    half = principal_axis(mask) * length / 2.0
+    return tuple(middle - half), tuple(middle + half)
+
+
+def position_angle_deg(start, end, wcs=None):
+    """PA east of north in [0, 180) of the line from ``start`` to ``end`` (pixel (x, y))."""
+    if start == end:
+        return float("nan")
+    if wcs is not None:
+        a = wcs.celestial.pixel_to_world(*start)
+        b = wcs.celestial.pixel_to_world(*end)
+        return float(a.position_angle(b).deg % 180.0)
+    dx, dy = end[0] - start[0], end[1] - start[1]
+    # North is +y, east is -x: the angle from +y towards -x.
+    return float(np.degrees(np.arctan2(-dx, dy)) % 180.0)
+
+
+def separation_arcsec(start, end, wcs=None, pixel_scale_arcsec=None):
+    """Angular distance between two pixel positions (on the sky with a WCS)."""
+    if wcs is not None:
+        a = wcs.celestial.pixel_to_world(*start)
+        b = wcs.celestial.pixel_to_world(*end)
+        return float(a.separation(b).arcsec)
+    return float(np.hypot(end[0] - start[0], end[1] - start[1]) * pixel_scale_arcsec)
+
+
+def sky_position(xy, wcs=None):
+    """(RA, Dec) in degrees of pixel ``(x, y)`` with a WCS, else (nan, nan)."""
+    if wcs is None:
+        return float("nan"), float("nan")
+    sky = wcs.celestial.pixel_to_world(*xy).icrs
+    return float(sky.ra.deg), float(sky.dec.deg)
+
+
+def local_peaks(values, mask, size_px):
+    """Local maxima of ``values`` inside ``mask`` (within a ``size_px`` box), strongest
+    first, as an (n, 2) array of (x, y) pixel positions and their values."""
+    size = max(3, int(np.ceil(size_px)) | 1)
+    # Outside the region counts as -inf so a peak on its edge is still a peak.
+    inside = np.where(mask, values, -np.inf)
+    is_peak = mask & (inside == ndimage.maximum_filter(inside, size=size, mode="constant", cval=-np.inf))
+    ys, xs = np.nonzero(is_peak)
+    order = np.argsort(-values[ys, xs], kind="stable")
+    return np.column_stack([xs[order], ys[order]]).astype(float), values[ys[order], xs[order]]
+
+
+def two_strongest_peaks(values, mask, min_separation_px, size_px):
+    """The strongest peak and the strongest other peak at least ``min_separation_px`` from
+    it, as two (x, y) positions; the second is None when there is no such peak."""
+    positions, _ = local_peaks(values, mask, size_px)
+    if len(positions) == 0:
+        return None, None
+    first = positions[0]
+    far = np.hypot(*(positions - first).T) >= min_separation_px
+    second = positions[np.argmax(far)] if far.any() else None
+    return tuple(first), None if second is None else tuple(second)

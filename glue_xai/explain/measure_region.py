@@ -1,0 +1,114 @@
+"""The measurements shared by the saliency and the flux methods, from one selected region.
+
+:func:`describe_region` turns "these pixels are the source, these are its values" into
+the dictionary both :func:`~glue_xai.explain.measure.salient_extent` and
+:func:`~glue_xai.explain.measure_flux.flux_extent` return, so the two are measured by
+exactly the same geometry and can be compared column by column.
+"""
+import numpy as np
+from scipy import ndimage
+
+from glue_xai.explain.measure_geometry import (axis_line, farthest_pair, position_angle_deg, separation_arcsec, sky_position,
+                                               two_strongest_peaks)
+from glue_xai.explain.measure_regions import regions, source_group
+
+#: FIRST's restoring beam (FWHM, arcsec): the natural unit of "close" and "small" here.
+FIRST_BEAM_ARCSEC = 5.4
+
+
+def check_map(values, what="map"):
+    """A float (H, W) copy of ``values``; ValueError for wrong shapes or no finite pixels."""
+    values = np.array(values, dtype=np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"the {what} must be a 2-D (H, W) array, got shape {values.shape}")
+    if min(values.shape) < 3:
+        raise ValueError(f"the {what} is too small to measure anything: shape {values.shape}")
+    if not np.isfinite(values).any():
+        raise ValueError(f"the {what} has no finite pixels (all NaN or infinite)")
+    return values
+
+
+def pixel_scale(wcs, pixel_scale_arcsec):
+    """Arcsec per pixel from the WCS (preferred) or the number given; ValueError without either."""
+    if wcs is not None:
+        from glue_xai.explain.api import pixel_scale_from_wcs
+
+        return pixel_scale_from_wcs(wcs)
+    if pixel_scale_arcsec is None:
+        raise ValueError("give wcs= or pixel_scale_arcsec= so the extent can be measured in arcsec")
+    if not pixel_scale_arcsec > 0:
+        raise ValueError(f"pixel_scale_arcsec must be positive, got {pixel_scale_arcsec}")
+    return float(pixel_scale_arcsec)
+
+
+def check_wcs_shape(wcs, shape):
+    """A WCS made for another image size is a common slip: refuse it when the header says so."""
+    if wcs is None or wcs.celestial.pixel_shape is None:
+        return
+    nx, ny = wcs.celestial.pixel_shape
+    if (ny, nx) != tuple(shape):
+        raise ValueError(f"the WCS describes a {ny}x{nx} image but the map is {shape[0]}x{shape[1]}")
+
+
+class Geometry:
+    """The scale-dependent settings of one measurement, in pixels."""
+
+    def __init__(self, shape, scale_arcsec, beam_arcsec, centre, centre_radius_arcsec, link_arcsec,
+                 min_peak_separation_arcsec, max_distance_arcsec=None):
+        beam_px = beam_arcsec / scale_arcsec
+        self.scale = scale_arcsec
+        self.beam_px = beam_px
+        self.min_area_px = max(1.0, 1.1331 * beam_px ** 2)  # one beam's area
+        ny, nx = shape
+        self.centre = (np.array([(nx - 1) / 2.0, (ny - 1) / 2.0]) if centre is None
+                       else np.asarray(centre, dtype=float))
+        self.centre_radius_px = centre_radius_arcsec / scale_arcsec
+        self.link_px = link_arcsec / scale_arcsec
+        self.min_peak_separation_px = min_peak_separation_arcsec / scale_arcsec
+        self.max_distance_px = np.inf if max_distance_arcsec is None else max_distance_arcsec / scale_arcsec
+
+    def group_mask(self, mask):
+        """The pixels of ``mask`` that belong to the central source, and its number of regions."""
+        labels, n = regions(mask, self.min_area_px)
+        chosen = source_group(labels, n, self.centre, self.centre_radius_px, self.link_px,
+                              max_distance_px=self.max_distance_px)
+        return np.isin(labels, chosen) & (labels > 0), len(chosen)
+
+
+def touches_edge(mask, valid):
+    """True when the region reaches the image border or missing (NaN) pixels: it may go on."""
+    edge = ~ndimage.binary_erosion(valid, border_value=0)
+    return bool((mask & edge).any())
+
+
+def describe_region(values, mask, n_components, geometry, wcs, threshold, threshold_rule, valid):
+    """Measurements of the region ``mask`` of ``values`` (see :func:`salient_extent`)."""
+    if not mask.any():
+        raise ValueError("nothing is above the threshold near the source centre")
+    (start, end), _ = farthest_pair(mask)
+    extent = separation_arcsec(start, end, wcs, geometry.scale)
+    first, second = two_strongest_peaks(np.where(mask, values, -np.inf), mask,
+                                        geometry.min_peak_separation_px, geometry.beam_px)
+    peak_separation = 0.0 if second is None else separation_arcsec(first, second, wcs, geometry.scale)
+    centre_xy = ((start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0)
+    line = axis_line(mask, start, end)
+    ra, dec = sky_position(centre_xy, wcs)
+    return {
+        "extent_arcsec": extent,
+        "pa_deg": position_angle_deg(line[0], line[1], wcs),
+        "centre": (ra, dec) if wcs is not None else centre_xy,
+        "centre_xy": centre_xy,
+        "centre_ra_deg": ra,
+        "centre_dec_deg": dec,
+        "n_components": int(n_components),
+        "peak_separation_arcsec": peak_separation,
+        "peaks_xy": (first, second),
+        "fr_ratio": peak_separation / extent if extent > 0 else 0.0,
+        "threshold": float(threshold),
+        "threshold_rule": threshold_rule,
+        "line_xy": line,
+        "farthest_pair_xy": (start, end),
+        "n_pixels": int(mask.sum()),
+        "truncated": touches_edge(mask, valid),
+        "mask": mask,
+    }
