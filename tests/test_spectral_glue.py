@@ -60,13 +60,16 @@ def test_viewer_draws_the_saliency_of_a_spectrum(app, model, spectra):
     assert artist.state.attribute.label == "flux" and artist.state.saliency_attribute.label == "saliency"
     x, saliency = artist.saliency_artist.get_data()
     np.testing.assert_allclose(x, spectra.wavelength)
+    np.testing.assert_allclose(saliency, expected.map / np.abs(expected.map).max(), rtol=1e-14, atol=0)
+    viewer.state.saliency_scaling = "common"
+    x, saliency = artist.saliency_artist.get_data()
     np.testing.assert_array_equal(saliency, expected.map)
     np.testing.assert_array_equal(explanation.map, expected.map)
     np.testing.assert_array_equal(artist.plot_artist.get_ydata(), flux)
     assert artist.saliency_artist.get_visible()
     # the emission lines are marked, and hiding the saliency hides the curve
     names = {t.get_text() for t in viewer.axes.texts}
-    assert {"Hα", "Hβ", "[O III] 5007"} <= names
+    assert {"Hα", "Hβ", "[O III]", "[N II]", "[S II]"} <= names
     artist.state.show_saliency = False
     assert not artist.saliency_artist.get_visible()
     viewer.close(warn=False)
@@ -84,6 +87,7 @@ def test_selecting_sources_in_the_catalogue_shows_their_saliency(app, model, spe
     assert {"tsne_x", "tsne_y", "predicted_type", "p_type_1"} <= {c.label for c in catalogue.main_components}
     assert np.isfinite(catalogue["tsne_x"]).all()
     viewer = app.new_data_viewer(SpectrumSaliencyViewer, data=stack)
+    viewer.state.saliency_scaling = "common"
     chosen = 5
     app.data_collection.new_subset_group(label="one source", subset_state=catalogue.id["source_index"] == chosen)
     subset = stack.subsets[0]
@@ -95,6 +99,21 @@ def test_selecting_sources_in_the_catalogue_shows_their_saliency(app, model, spe
     _, mean_saliency = layer_artist_of(viewer, stack).saliency_artist.get_data()
     np.testing.assert_allclose(mean_saliency, np.mean([m.map for m in maps], axis=0), rtol=1e-9, atol=1e-15)
     viewer.close(warn=False)
+
+
+def test_demo_session(app):
+    from glue_xai.qt.spectrum_demo import build_spectrum_demo
+
+    viewer, scatter = build_spectrum_demo(app, n_per_type=3)
+    spectra, catalogue = app.data_collection
+    assert len(app.data_collection.subset_groups) == 3 and scatter.state.x_att is catalogue.id["tsne_x"]
+    drawn = [a for a in viewer.layers if a.layer in spectra.subsets]
+    assert len(drawn) == 3 and all(a.saliency_artist.get_visible() for a in drawn)
+    # each selected source is one row of the stack: its curve is its own saliency, scaled
+    for artist in drawn:
+        row = int(np.flatnonzero(artist.layer.to_mask()[:, 0])[0])
+        own = spectra["saliency"][row]
+        np.testing.assert_allclose(artist.saliency_artist.get_ydata(), own / np.abs(own).max(), rtol=1e-12)
 
 
 def test_registered_with_glue():

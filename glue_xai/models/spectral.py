@@ -237,12 +237,12 @@ class SpectrumClassifier:
         self.wavelength = np.asarray(wavelength, dtype=np.float64)
         if self.wavelength.ndim != 1 or np.any(np.diff(self.wavelength) <= 0):
             raise ValueError("the model's wavelength grid must be 1-D and increasing")
-        self.normalisation_window = None if normalisation_window is None else tuple(float(w) for w in normalisation_window)
-        if self.normalisation_window is not None:
-            lo, hi = self.normalisation_window
+        self.normalisation_window = None
+        if normalisation_window is not None:
+            lo, hi = self.normalisation_window = tuple(float(w) for w in normalisation_window)
             self._normalisation_mask = (self.wavelength >= lo) & (self.wavelength <= hi)
             if not self._normalisation_mask.any():
-                raise ValueError(f"normalisation window {self.normalisation_window} Å holds no pixel of the model's grid")
+                raise ValueError(f"normalisation window {lo}-{hi} Å holds no pixel of the model's grid")
         self.name = name
         self.info = dict(info or {})
         #: largest difference between the closed form's probabilities and the estimator's own
@@ -361,10 +361,11 @@ class SpectrumClassifier:
             raise ValueError(f"only linear and RBF-SVM spectrum models can be saved as arrays, not {self.backend.kind}")
         stem = Path(stem)
         np.savez_compressed(stem.with_suffix(".npz"), wavelength=self.wavelength, **self.backend.arrays())
+        window = self.normalisation_window
         card = ModelCard(
             name=self.name, classes=self.classes, input_shape=(1, 1, self.n_pixels),
-            preprocessing={"normalise": "window_mean" if self.normalisation_window else "none",
-                           "normalisation_window_A": list(self.normalisation_window) if self.normalisation_window else None},
+            preprocessing={"normalise": "window_mean" if window else "none",
+                           "normalisation_window_A": list(window) if window else None},
             architecture=self.backend.kind, architecture_options=self.backend.options(),
             output="probabilities", info=self.info)
         card.save(stem.with_suffix(".json"))
@@ -378,8 +379,9 @@ def load_spectrum_model(name_or_stem="agn-spectra"):
         stem = Path(name_or_stem).with_suffix("")
     npz, card_path = stem.with_suffix(".npz"), stem.with_suffix(".json")
     if not npz.exists() or not card_path.exists():
-        raise FileNotFoundError(f"no spectrum model at {stem} (.npz + .json); shipped: {list(SHIPPED_SPECTRUM_MODELS)}; "
-                                "`python -m glue_xai.models.train_spectra` rebuilds the shipped one")
+        raise FileNotFoundError(f"no spectrum model at {stem} (.npz + .json); shipped: "
+                                f"{list(SHIPPED_SPECTRUM_MODELS)}; `python -m glue_xai.models.train_spectra` "
+                                "rebuilds the shipped one")
     card = ModelCard.load(card_path)
     with np.load(npz, allow_pickle=False) as stored:
         arrays = {key: stored[key] for key in stored.files}

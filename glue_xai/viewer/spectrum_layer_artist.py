@@ -52,6 +52,7 @@ class SpectrumLayerArtist(ProfileLayerArtist):
         self.mpl_artists.append(self.saliency_artist)
         self.state.add_callback("saliency_attribute", self._update_saliency)
         self.state.add_callback("show_saliency", self._update_saliency)
+        self._viewer_state.add_callback("saliency_scaling", self._update_saliency)
 
     def _calculate_profile_postthread(self):
         super()._calculate_profile_postthread()
@@ -66,7 +67,14 @@ class SpectrumLayerArtist(ProfileLayerArtist):
             self.saliency_artist.set_data([], [])
             self.saliency_artist.set_visible(False)
         else:
-            self.saliency_artist.set_data(*profile)
+            x, saliency = profile
+            per_layer = getattr(self._viewer_state, "saliency_scaling", "common") == "per layer"
+            if per_layer:
+                largest = np.nanmax(np.abs(saliency)) if np.isfinite(saliency).any() else 0.0
+                saliency = saliency / largest if largest > 0 else saliency
+            self.saliency_axes.set_ylabel("saliency / its largest |value|" if per_layer
+                                          else "saliency  (d probability / d flux)")
+            self.saliency_artist.set_data(x, saliency)
             self.saliency_artist.set_visible(bool(self.state.visible))
         rescale_saliency_axes(self.saliency_axes)
         self.redraw()
@@ -96,9 +104,9 @@ class LineMarkers:
         if not visible:
             return
         transform = self.axes.get_xaxis_transform()  # x in data units, y in axes fraction
-        for i, (name, wavelength) in enumerate(self.lines.items()):
+        for i, (name, wavelength) in enumerate(sorted(self.lines.items(), key=lambda item: item[1])):
             self.artists.append(self.axes.axvline(wavelength, color="0.55", linestyle=":", linewidth=0.8, zorder=0))
-            # stagger the names: [N II], Hα and [N II] sit within 20 Å of each other
-            self.artists.append(self.axes.text(wavelength, 0.98 - 0.05 * (i % 3), name, transform=transform,
-                                               rotation=90, fontsize=7, color="0.35", ha="right", va="top",
-                                               clip_on=True))
+            # short names on three staggered rows: [N II], Hα and [N II] sit within 20 Å of each other
+            label = name.rsplit(" ", 1)[0] if name.startswith("[") else name
+            self.artists.append(self.axes.text(wavelength, 0.97 - 0.06 * (i % 3), label, transform=transform,
+                                               fontsize=7, color="0.3", ha="center", va="top", clip_on=True))

@@ -24,10 +24,16 @@ class SpectrumViewerState(ProfileViewerState):
     """
 
     show_lines = DDCProperty(True, docstring="Whether to mark the emission lines")
+    saliency_scaling = DDSCProperty(docstring="'per layer': each saliency curve divided by its largest "
+                                              "|value|; 'common': as computed, on one scale")
 
     def __init__(self, **kwargs):
         super().__init__()
         self.function = "mean"
+        # Saliency is d p / d flux, so it scales as 1 / brightness: on a common scale a
+        # faint source's curve dwarfs a bright one's. Per layer, every curve is readable.
+        SpectrumViewerState.saliency_scaling.set_choices(self, ["per layer", "common"])
+        self.saliency_scaling = "per layer"
         self.lines = dict(REST_LINES)
         self.update_from_dict(kwargs)
 
