@@ -97,3 +97,11 @@ def test_bad_setting_values(model):
 def test_wrong_array_rank(model):
     with pytest.raises(ValueError, match=r"\(H, W\) or \(C, H, W\)"):
         gx.explain(model, np.zeros((2, 1, 64, 64)), method="saliency")
+
+
+def test_blank_image_can_be_scored_but_not_explained(model):
+    blank = np.zeros((64, 64))  # MiraBest itself holds six blank images
+    probs = model.predict_proba(blank)
+    np.testing.assert_allclose(probs, [[0.5, 0.5]])  # no flux in the patch: no evidence either way
+    with pytest.raises(ValueError, match="constant"):
+        gx.explain(model, blank, method="saliency")

@@ -28,11 +28,14 @@ class RadioCNN(nn.Module):
     penultimate-layer features, used for embeddings of a catalogue.
     """
 
-    def __init__(self, in_channels=1, n_classes=2, widths=(16, 32, 64, 64), dropout=0.3):
+    def __init__(self, in_channels=1, n_classes=2, widths=(16, 32, 64, 64), dropout=0.3, double_last=0):
         super().__init__()
         layers, n_in = [_conv_block(in_channels, widths[0], kernel_size=5, stride=2)], widths[0]
-        for width in widths[1:]:
+        for i, width in enumerate(widths[1:], start=1):
             layers += [nn.MaxPool2d(2), _conv_block(n_in, width)]
+            # A second convolution on the coarse grids is cheap and deepens the features.
+            if i >= len(widths) - double_last:
+                layers[-1] = nn.Sequential(*layers[-1], *_conv_block(width, width))
             n_in = width
         self.trunk = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)

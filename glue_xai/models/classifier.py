@@ -79,14 +79,17 @@ class Classifier:
                              f"takes {self.card.n_channels}")
         return image.astype(np.float64, copy=False)
 
-    def prepare(self, image, pixel_scale_arcsec=None, fit="crop"):
+    def prepare(self, image, pixel_scale_arcsec=None, fit="crop", allow_constant=False):
         """One image, (H, W) or (C, H, W), as the model's input.
+
+        A constant (blank) image is refused unless ``allow_constant``: it can be scored
+        but not explained.
 
         Returns ``(x, placement)``: ``x`` a float32 (C, h, w) array and ``placement`` the
         :class:`~glue_xai.models.preprocess.Placement` mapping model pixels back to the image.
         """
         image = self._as_channels(image)
-        check_image_content(image)
+        check_image_content(image, allow_constant=allow_constant)
         placement = fit_to_model(image.shape[1:], self.card.image_size, self.card.pixel_scale_arcsec,
                                  pixel_scale_arcsec, fit=fit)
         channels = [normalise(placement.sample_input(c), self.card.preprocessing, noise_image=c)
@@ -106,7 +109,7 @@ class Classifier:
         out = []
         for i, image in enumerate(images):
             try:
-                out.append(self.prepare(image, pixel_scale_arcsec, fit)[0])
+                out.append(self.prepare(image, pixel_scale_arcsec, fit, allow_constant=True)[0])
             except ValueError as err:
                 raise ValueError(f"image {i}: {err}") from None
         return np.stack(out)

@@ -177,12 +177,14 @@ def normalise(image, preprocessing, noise_image=None):
     return out
 
 
-def check_image_content(image, what="image"):
-    """Refuse images that carry no information: all NaN, all infinite, or constant."""
+def check_image_content(image, what="image", allow_constant=False):
+    """Refuse images that carry no information: all NaN or infinite, or (unless
+    ``allow_constant``) constant. A classifier can still score a blank image (MiraBest
+    itself holds six), but there is nothing in it to explain."""
     finite = np.isfinite(image)
     if not finite.any():
         raise ValueError(f"the {what} has no finite pixels (all NaN or infinite)")
     values = image[finite]
-    if values.max() == values.min():
+    if not allow_constant and values.max() == values.min():
         raise ValueError(f"the {what} is constant (every finite pixel equals {values.flat[0]:g}); "
                          "there is nothing to classify or explain")

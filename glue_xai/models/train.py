@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from glue_xai.models.preprocess import normalise
 from glue_xai.data.mirabest import CLASSES, PIXEL_SCALE_ARCSEC, load_mirabest_batches, validation_split
 
 MIRABEST_TERMS = (
@@ -71,7 +72,10 @@ def train(out_dir, epochs=60, batches=None, seed=0, batch_size=32, lr=2e-3, root
     generator = torch.Generator().manual_seed(seed)
     data = load_mirabest_batches(root, batches)
     train_idx, val_idx = validation_split(data.labels, 0.2, seed)
-    x = torch.from_numpy(data.images.astype(np.float32) / 255.0)[:, None]
+    # Train on exactly what the wrapper feeds the model at inference (its card's steps),
+    # so a raw FITS cutout and a dataset image meet the same network input.
+    x = torch.from_numpy(np.stack([normalise(img.astype(np.float64), PREPROCESSING) for img in data.images])
+                         .astype(np.float32))[:, None]
     y = torch.from_numpy(data.labels).long()
     x_tr, y_tr, x_val, y_val = x[train_idx], y[train_idx], x[val_idx], y[val_idx]
 
@@ -140,13 +144,16 @@ def add_arguments(parser):
     parser.add_argument("--root", default=None, help="MiraBest folder (default: ../shared/data/mirabest)")
     parser.add_argument("--widths", type=int, nargs="+", default=None, help="channels of the CNN's blocks")
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--double-last", type=int, default=0, help="blocks (from the end) with two convolutions")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(parser)
     args = parser.parse_args(argv)
-    options = {"widths": list(args.widths)} if args.widths else None
+    options = {"widths": list(args.widths)} if args.widths else {}
+    if args.double_last:
+        options["double_last"] = args.double_last
     card = train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
                  architecture_options=options)
     print(json.dumps({"validation_accuracy": card.info["validation_accuracy"]}))

@@ -1,0 +1,65 @@
+"""Re-measure the shipped MiraBest model's card numbers from the data.
+
+    python -m glue_xai.models.evaluate            # print the numbers
+    python -m glue_xai.models.evaluate --write     # also store them in the model card
+
+Two numbers: accuracy on the validation split (the same seeded split the training
+recipe held out), and agreement between predictions on the raw FIRST FITS cutouts
+(300x300, Jy/beam, through the wrapper's preprocessing) and on the dataset's own
+preprocessed images of the same sources.
+"""
+import argparse
+import json
+
+import numpy as np
+
+from glue_xai.data.mirabest import load_mirabest_batches, mirabest_root, validation_split
+
+
+def validation_accuracy(model, root=None, seed=0):
+    data = load_mirabest_batches(root)
+    _, val = validation_split(data.labels, 0.2, seed)
+    probs = model.predict_proba(data.images[val])
+    pred = probs.argmax(1)
+    labels = data.labels[val]
+    return {"accuracy": float((pred == labels).mean()), "n_images": int(len(val)),
+            "recall": {c: float((pred[labels == i] == i).mean()) for i, c in enumerate(model.classes)}}
+
+
+def raw_batch_agreement(model, root=None):
+    """Predicted class on raw FITS vs on the batch image, over sources present in both."""
+    from glue_xai.data.cutouts import read_cutouts
+
+    root = mirabest_root(root)
+    data = load_mirabest_batches(root)
+    index = {key: i for i, key in enumerate(data.source_keys())}
+    cutouts = read_cutouts(sorted((root / "fits").glob("*.fits")))
+    pairs = [(c, index[key]) for c in cutouts if (key := "_".join(c.path.name.split("_")[:2])) in index]
+    raw = np.concatenate([model.predict_proba(c.image, pixel_scale_arcsec=c.pixel_scale_arcsec) for c, _ in pairs])
+    batch = model.predict_proba(data.images[[i for _, i in pairs]])
+    same = raw.argmax(1) == batch.argmax(1)
+    return {"agreement": float(same.mean()), "n_sources": len(pairs),
+            "max_probability_difference": float(np.abs(raw - batch).max()),
+            "median_probability_difference": float(np.median(np.abs(raw - batch)[:, 0]))}
+
+
+def main(argv=None):
+    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR, load_model
+    from glue_xai.models.card import ModelCard
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=None)
+    parser.add_argument("--write", action="store_true", help="store the numbers in the shipped model card")
+    args = parser.parse_args(argv)
+    model = load_model("mirabest-fr")
+    numbers = {"validation": validation_accuracy(model, args.root), "raw_fits_vs_batch": raw_batch_agreement(model, args.root)}
+    print(json.dumps(numbers, indent=2))
+    if args.write:
+        path = WEIGHTS_DIR / f"{SHIPPED['mirabest-fr']}.json"
+        card = ModelCard.load(path)
+        card.info["evaluation"] = numbers
+        card.save(path)
+
+
+if __name__ == "__main__":
+    main()
