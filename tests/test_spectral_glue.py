@@ -116,6 +116,29 @@ def test_demo_session(app):
         np.testing.assert_allclose(artist.saliency_artist.get_ydata(), own / np.abs(own).max(), rtol=1e-12)
 
 
+def test_session_round_trip(app, tmp_path):
+    from glue_qt.app import GlueApplication
+
+    from glue_xai.qt.spectrum_demo import build_spectrum_demo
+    from glue_xai.qt.spectrum_viewer import SpectrumSaliencyViewer
+
+    build_spectrum_demo(app, n_per_type=2)
+    before = app.data_collection[0]["saliency"].copy()
+    app.save_session(str(tmp_path / "spectra.glu"))
+    restored = GlueApplication.restore_session(str(tmp_path / "spectra.glu"))
+    try:
+        spectra = restored.data_collection[0]
+        assert isinstance(spectra.coords, WavelengthCoordinates)
+        np.testing.assert_array_equal(spectra["saliency"], before)
+        viewer = next(v for v in restored.viewers[0] if isinstance(v, SpectrumSaliencyViewer))
+        drawn = [a for a in viewer.layers if a.layer in spectra.subsets]
+        # the catalogue selections still pick their spectra after the round trip
+        assert len(drawn) == 3 and all(a.enabled and len(a.saliency_artist.get_ydata()) == len(before[0])
+                                       for a in drawn)
+    finally:
+        restored.close()
+
+
 def test_registered_with_glue():
     from glue.config import qt_client
 

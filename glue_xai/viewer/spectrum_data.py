@@ -7,6 +7,8 @@ joined on ``source_index`` so that selecting sources in the catalogue selects th
 spectra, and glue's profile viewer shows their (mean) spectrum and saliency.
 No Qt here.
 """
+from inspect import isgeneratorfunction
+
 import numpy as np
 from glue.core import Data
 from glue.core.coordinates import Coordinates
@@ -88,6 +90,24 @@ class SpectraData(Data):
     ``get_mask`` follows them). Here a subset that cannot be evaluated directly is turned
     into its mask through the joins and evaluated as that.
     """
+
+    @classmethod
+    def __setgluestate__(cls, rec, context):
+        """Restore from a glue session as plain Data is restored, then as this class."""
+        from glue.core.state import GlueUnSerializer
+
+        load = GlueUnSerializer.dispatch.get_version(Data, rec.get("_protocol", 1))
+        if isgeneratorfunction(load):
+            steps = load(rec, context)
+            data = next(steps)
+            data.__class__ = cls
+            yield data
+            for _ in steps:  # glue's later loaders finish (key joins) after the first yield
+                pass
+        else:
+            data = load(rec, context)
+            data.__class__ = cls
+            yield data
 
     def compute_statistic(self, statistic, cid, subset_state=None, **kwargs):
         try:
