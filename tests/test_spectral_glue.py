@@ -72,6 +72,12 @@ def test_viewer_draws_the_saliency_of_a_spectrum(app, model, spectra):
     assert {"Hα", "Hβ", "[O III]", "[N II]", "[S II]"} <= names
     artist.state.show_saliency = False
     assert not artist.saliency_artist.get_visible()
+    # the Qt controls drive the same state
+    viewer.options_widget().bool_show_lines.setChecked(False)
+    assert viewer.state.show_lines is False and viewer.line_markers.artists == []
+    editor = viewer._layer_style_widget_cls(artist)
+    editor.bool_show_saliency.setChecked(True)
+    assert artist.state.show_saliency and artist.saliency_artist.get_visible()
     viewer.close(warn=False)
 
 

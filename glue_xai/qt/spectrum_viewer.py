@@ -7,6 +7,7 @@ from glue.utils import decorate_all_methods, defer_draw
 from glue_qt.viewers.profile import ProfileViewer
 from glue_qt.viewers.profile.layer_artist import QThreadedProfileLayerArtist
 
+from glue_xai.qt.spectrum_options import SpectrumLayerStyleEditor, SpectrumOptionsWidget
 from glue_xai.viewer.spectrum_layer_artist import LineMarkers, SpectrumLayerArtist, saliency_axes
 from glue_xai.viewer.spectrum_state import SpectrumViewerState
 
@@ -24,6 +25,8 @@ class SpectrumSaliencyViewer(ProfileViewer):
 
     LABEL = "Spectrum with saliency (glue-xai)"
     _state_cls = SpectrumViewerState
+    _options_cls = SpectrumOptionsWidget
+    _layer_style_widget_cls = SpectrumLayerStyleEditor
     _data_artist_cls = QtSpectrumLayerArtist
     _subset_artist_cls = QtSpectrumLayerArtist
 
