@@ -129,14 +129,14 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
                         max_distance_arcsec)
     filled = np.where(valid, values, -np.inf)
     if threshold is not None:
-        mask, n = geometry.group_mask(filled >= threshold)
+        mask, n = geometry.group_mask(filled >= threshold, filled)
         return describe_region(values, mask, n, geometry, wcs, threshold, "given", valid)
 
     levels, peak, floor = _adaptive_levels(values, valid, k_sigma, min_fraction, n_levels)
     area_limit = max_area_fraction * valid.sum()
     last = None
     for level in levels:
-        mask, n = geometry.group_mask(filled >= level)
+        mask, n = geometry.group_mask(filled >= level, filled)
         if n == 0:
             continue
         last = (level, mask, n)
@@ -162,3 +162,63 @@ def extent_line(result):
     except (KeyError, TypeError) as error:
         raise ValueError("extent_line needs the dict returned by salient_extent or flux_extent") from error
     return (float(start[0]), float(start[1])), (float(end[0]), float(end[1]))
+
+
+#: The measurements written to a catalogue, as (column suffix, result key).
+COLUMN_KEYS = (("extent_arcsec", "extent_arcsec"), ("pa_deg", "pa_deg"),
+               ("peak_sep_arcsec", "peak_separation_arcsec"), ("fr_ratio", "fr_ratio"),
+               ("n_components", "n_components"), ("centre_ra_deg", "centre_ra_deg"),
+               ("centre_dec_deg", "centre_dec_deg"), ("threshold", "threshold"), ("truncated", "truncated"))
+
+
+def field_of_view(explanation, shape):
+    """Boolean (H, W): the input pixels the model saw (all of them without a placement)."""
+    placement = getattr(explanation, "placement", None)
+    if placement is None:
+        return np.ones(shape, dtype=bool)
+    return placement.to_input(np.ones(placement.model_size), fill=0.0, order=0) > 0.5
+
+
+def _columns(prefix, measure, *args, **kwargs):
+    try:
+        result = measure(*args, **kwargs)
+    except ValueError:
+        # One source with nothing to measure must not stop a whole catalogue.
+        result = {key: np.nan for _, key in COLUMN_KEYS}
+        result.update(n_components=0, truncated=False)
+    return {f"{prefix}_{suffix}": (bool(result[key]) if key == "truncated" else
+                                   int(result[key]) if key == "n_components" else float(result[key]))
+            for suffix, key in COLUMN_KEYS}
+
+
+def measurement_columns(explanation, image, wcs=None, **options):
+    """Catalogue columns for one source: the saliency measurements of ``explanation``'s map
+    and the flux baseline's on ``image`` (the explained image, (H, W), with its ``wcs``).
+
+    Both are measured on the pixels the model saw (its field of view; the rest is treated
+    as missing), so the two describe the same piece of sky. Columns (floats, NaN when
+    nothing could be measured): ``saliency_extent_arcsec``, ``saliency_pa_deg``,
+    ``saliency_peak_sep_arcsec``, ``saliency_fr_ratio``, ``saliency_n_components`` (int),
+    ``saliency_centre_ra_deg``, ``saliency_centre_dec_deg``, ``saliency_threshold``,
+    ``saliency_truncated`` (bool), the same with prefix ``flux_``, and ``saliency_method``.
+    ``options`` go to :func:`salient_extent`. Without a WCS the explanation's pixel scale
+    is used (then the centres are NaN and PAs assume north up, east left).
+    """
+    from glue_xai.explain.measure_flux import flux_extent
+
+    image = np.asarray(image, dtype=np.float64)
+    relevance = np.asarray(explanation.map, dtype=np.float64)
+    if image.shape != relevance.shape:
+        raise ValueError(f"the image is {image.shape} but the explanation's map is {relevance.shape}: "
+                         "pass the image that was explained")
+    wcs = explanation.wcs if wcs is None else wcs
+    scale = None if wcs is not None else explanation.params.get("pixel_scale_arcsec")
+    if wcs is None and scale is None:
+        raise ValueError("give the image's wcs (or explain with pixel_scale_arcsec=) to measure in arcsec")
+    seen = field_of_view(explanation, image.shape)
+    options.setdefault("sign", "positive")
+    columns = _columns("saliency", salient_extent, np.where(seen, relevance, np.nan), wcs=wcs,
+                       pixel_scale_arcsec=scale, **options)
+    columns.update(_columns("flux", flux_extent, np.where(seen, image, np.nan), wcs=wcs, pixel_scale_arcsec=scale))
+    columns["saliency_method"] = explanation.method
+    return columns

@@ -12,14 +12,15 @@ from glue_xai.explain.measure_region import (FIRST_BEAM_ARCSEC, Geometry, check_
 from glue_xai.models.preprocess import sigma_clipped_background
 
 
-def flux_extent(image, wcs=None, pixel_scale_arcsec=None, sigma=3.0, *, beam_arcsec=FIRST_BEAM_ARCSEC,
+def flux_extent(image, wcs=None, pixel_scale_arcsec=None, sigma=3.0, *, peak_sigma=5.0, beam_arcsec=FIRST_BEAM_ARCSEC,
                 centre=None, centre_radius_arcsec=None, link_arcsec=None, min_peak_separation_arcsec=None,
                 max_distance_arcsec=None):
     """Extent, position angle, centre, components and peaks of the emission of the
     source at ``centre`` (pixel (x, y); default the image centre) in ``image`` (H, W).
 
     Emission is every pixel above median + ``sigma`` x spread of the sigma-clipped
-    background; pieces smaller than a beam are noise. The source is the pieces near the
+    background; pieces smaller than a beam, or whose peak stays below ``peak_sigma``
+    times the spread, are noise (the island and peak thresholds of radio source finders). The source is the pieces near the
     centre, pieces within ``link_arcsec`` of them and pairs of pieces facing each other
     across the centre (defaults 2 beams, see :mod:`~glue_xai.explain.measure_regions`).
     NaN pixels are missing sky. Returns the same keys as
@@ -40,8 +41,9 @@ def flux_extent(image, wcs=None, pixel_scale_arcsec=None, sigma=3.0, *, beam_arc
                         2 * beam_arcsec if centre_radius_arcsec is None else centre_radius_arcsec,
                         2 * beam_arcsec if link_arcsec is None else link_arcsec,
                         2 * beam_arcsec if min_peak_separation_arcsec is None else min_peak_separation_arcsec,
-                        max_distance_arcsec)
-    mask, n = geometry.group_mask(valid & (np.where(valid, image, -np.inf) > threshold))
+                        max_distance_arcsec, min_peak=median + peak_sigma * spread)
+    filled = np.where(valid, image, -np.inf)
+    mask, n = geometry.group_mask(filled > threshold, filled)
     if n == 0:
         raise ValueError(f"no emission above {sigma:g} sigma near the source centre")
     rule = f"median + {sigma:g} x sigma-clipped background spread ({spread:.3g})"

@@ -54,7 +54,7 @@ class Geometry:
     """The scale-dependent settings of one measurement, in pixels."""
 
     def __init__(self, shape, scale_arcsec, beam_arcsec, centre, centre_radius_arcsec, link_arcsec,
-                 min_peak_separation_arcsec, max_distance_arcsec=None):
+                 min_peak_separation_arcsec, max_distance_arcsec=None, min_peak=-np.inf):
         beam_px = beam_arcsec / scale_arcsec
         self.scale = scale_arcsec
         self.beam_px = beam_px
@@ -66,10 +66,23 @@ class Geometry:
         self.link_px = link_arcsec / scale_arcsec
         self.min_peak_separation_px = min_peak_separation_arcsec / scale_arcsec
         self.max_distance_px = np.inf if max_distance_arcsec is None else max_distance_arcsec / scale_arcsec
+        self.min_peak = min_peak
 
-    def group_mask(self, mask):
-        """The pixels of ``mask`` that belong to the central source, and its number of regions."""
+    def significant(self, mask, values):
+        """Labels of the regions of ``mask`` at least a beam in area whose brightest pixel
+        reaches ``min_peak`` (the island / peak thresholds of radio source finders)."""
         labels, n = regions(mask, self.min_area_px)
+        if n == 0 or not np.isfinite(self.min_peak):
+            return labels, n
+        peaks = ndimage.maximum(values, labels, index=np.arange(1, n + 1))
+        keep = np.concatenate([[False], np.asarray(peaks) >= self.min_peak])
+        relabel = np.zeros(n + 1, dtype=int)
+        relabel[keep] = np.arange(1, keep.sum() + 1)
+        return relabel[labels], int(keep.sum())
+
+    def group_mask(self, mask, values):
+        """The pixels of ``mask`` that belong to the central source, and its number of regions."""
+        labels, n = self.significant(mask, values)
         chosen = source_group(labels, n, self.centre, self.centre_radius_px, self.link_px,
                               max_distance_px=self.max_distance_px)
         return np.isin(labels, chosen) & (labels > 0), len(chosen)

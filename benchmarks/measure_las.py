@@ -1,0 +1,200 @@
+"""How well do saliency-based sizes track the catalogue's largest angular sizes?
+
+On the 260 real FIRST cutouts of ``/work/shared/data/mirabest`` (catalogue column
+``las_arcsec``, measured by astronomers) this script measures every source
+
+* from the relevance maps of the shipped ``mirabest-fr`` model for each method
+  (:func:`glue_xai.explain.measure.salient_extent` on the model's 150x150 grid, which
+  is a plain crop of the cutout at 1.8"/px, explaining the predicted class), and
+* from the image alone (:func:`glue_xai.explain.measure_flux.flux_extent` on the whole
+  300x300 cutout),
+
+and reports, per class (FRI, FRII) and for all 260, Pearson and Spearman correlations
+and the RMS scatter in log10 size between ``las_arcsec`` and the extent and the peak
+separation, plus the ROC AUC of the FR ratio for FR-I vs FR-II. It writes
+``docs/images/measure_*.png`` and prints a reStructuredText table for ``docs/measure.rst``.
+
+Run from the repository root: ``python benchmarks/measure_las.py`` (maps are cached in
+``/work/scratch/measure_cache.npz``; see ``measure_maps.py``).
+"""
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+sys.path.insert(0, str(Path(__file__).parent))
+from measure_maps import METHOD_OPTIONS, METHODS, compute_maps, load_sources  # noqa: E402
+
+from glue_xai.explain.measure import salient_extent  # noqa: E402
+from glue_xai.explain.measure_flux import flux_extent  # noqa: E402
+
+MODEL_PIXEL_ARCSEC = 1.8
+FIELD_ARCSEC = 150 * MODEL_PIXEL_ARCSEC
+IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+QUANTITIES = ("extent_arcsec", "peak_separation_arcsec", "fr_ratio", "n_components", "truncated")
+
+
+def measure_maps(maps, **options):
+    """{quantity: (N,) array} for a stack of model-grid maps (NaN where nothing was salient)."""
+    out = {q: np.full(len(maps), np.nan) for q in QUANTITIES}
+    for i, relevance in enumerate(maps):
+        try:
+            result = salient_extent(relevance, pixel_scale_arcsec=MODEL_PIXEL_ARCSEC, **options)
+        except ValueError:
+            continue  # an empty map: counted as a failure in the table
+        for q in QUANTITIES:
+            out[q][i] = float(result[q])
+    return out
+
+
+def measure_flux(cutouts):
+    out = {q: np.full(len(cutouts), np.nan) for q in QUANTITIES}
+    for i, cutout in enumerate(cutouts):
+        try:
+            result = flux_extent(cutout.image, wcs=cutout.wcs)
+        except ValueError:
+            continue
+        for q in QUANTITIES:
+            out[q][i] = float(result[q])
+    return out
+
+
+def agreement(las, measured):
+    """Pearson, Spearman, RMS scatter of log10(measured / las) about its median, the
+    median ratio and the number of sources measured (zero sizes cannot be logged)."""
+    ok = np.isfinite(measured) & (measured > 0)
+    if ok.sum() < 3:
+        return dict(pearson=np.nan, spearman=np.nan, rms_log=np.nan, ratio=np.nan, n=int(ok.sum()))
+    x, y = las[ok], measured[ok]
+    log_ratio = np.log10(y / x)
+    return dict(pearson=stats.pearsonr(x, y)[0], spearman=stats.spearmanr(x, y)[0],
+                rms_log=float(np.sqrt(np.mean((log_ratio - np.median(log_ratio)) ** 2))),
+                ratio=float(10 ** np.median(log_ratio)), n=int(ok.sum()))
+
+
+def roc_auc(scores, positive):
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    ok = np.isfinite(scores)
+    pos, neg = scores[ok & positive], scores[ok & ~positive]
+    if len(pos) == 0 or len(neg) == 0:
+        return np.nan
+    greater = (pos[:, None] > neg[None, :]).mean()
+    ties = (pos[:, None] == neg[None, :]).mean()
+    return float(greater + 0.5 * ties)
+
+
+def table_rows(las, fr_class, results):
+    """One row per (method, quantity): agreement for FRI, FRII and all, and the FR-ratio AUC."""
+    groups = {"FRI": fr_class == "FRI", "FRII": fr_class == "FRII", "all": np.ones(len(las), bool)}
+    frii, fri = fr_class == "FRII", fr_class == "FRI"
+    rows = []
+    for name, res in results.items():
+        both = frii | fri
+        auc = roc_auc(res["fr_ratio"][both], frii[both])
+        for quantity in ("extent_arcsec", "peak_separation_arcsec"):
+            row = {"method": name, "quantity": quantity.replace("_arcsec", ""), "auc": auc,
+                   "truncated": int(np.nansum(res["truncated"])),
+                   "failed": int(np.isnan(res["extent_arcsec"]).sum())}
+            for group, selected in groups.items():
+                row[group] = agreement(las[selected], res[quantity][selected])
+            rows.append(row)
+    return rows
+
+
+def rst_table(rows):
+    header = ["method", "size", "r FRI", "r FRII", "r all", "rho FRI", "rho FRII", "rho all",
+              "rms log all", "ratio all", "AUC", "trunc."]
+    lines = []
+    for row in rows:
+        lines.append([row["method"], row["quantity"],
+                      *(f"{row[g]['pearson']:.2f}" for g in ("FRI", "FRII", "all")),
+                      *(f"{row[g]['spearman']:.2f}" for g in ("FRI", "FRII", "all")),
+                      f"{row['all']['rms_log']:.2f}", f"{row['all']['ratio']:.2f}",
+                      f"{row['auc']:.2f}", str(row["truncated"])])
+    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    rule = "  ".join("=" * w for w in widths)
+    fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
+    return "\n".join([rule, fmt(header), rule, *(fmt(line) for line in lines), rule])
+
+
+def scatter_plots(las, fr_class, results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 6.6), sharex=True, sharey=True)
+    for col, name in enumerate(names):
+        for row, quantity in enumerate(("extent_arcsec", "peak_separation_arcsec")):
+            ax = axes[row, col]
+            for cls, colour in (("FRI", "tab:blue"), ("FRII", "tab:red"), ("hybrid", "tab:green")):
+                sel = fr_class == cls
+                ax.scatter(las[sel], results[name][quantity][sel], s=7, c=colour, label=cls, alpha=0.7)
+            ax.plot([5, 400], [5, 400], "k:", lw=0.8)
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.set_xlim(5, 400)
+            ax.set_ylim(3, 600)
+            r_all = agreement(las, results[name][quantity])["pearson"]
+            r_ii = agreement(las[fr_class == "FRII"], results[name][quantity][fr_class == "FRII"])["pearson"]
+            ax.set_title(f"{name}\n{quantity.replace('_arcsec', '')}: r={r_all:.2f} (FRII {r_ii:.2f})", fontsize=8)
+            if row == 1:
+                ax.set_xlabel("catalogue LAS (arcsec)")
+            if col == 0:
+                ax.set_ylabel(f"{quantity.replace('_arcsec', '')} (arcsec)")
+    axes[0, 0].legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def ratio_plot(fr_class, results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(results)
+    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 3.4))
+    for i, name in enumerate(names):
+        for offset, cls, colour in ((-0.18, "FRI", "tab:blue"), (0.18, "FRII", "tab:red")):
+            values = results[name]["fr_ratio"][fr_class == cls]
+            jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(values))
+            ax.scatter(i + offset + jitter, values, s=5, c=colour, alpha=0.6, label=cls if i == 0 else None)
+    ax.set_xticks(range(len(names)), names, fontsize=8)
+    ax.set_ylabel("FR ratio = peak separation / extent")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run(methods=METHODS, plots=True, **options):
+    start = time.perf_counter()
+    table, cutouts = load_sources()
+    las = np.asarray(table["las_arcsec"], dtype=float)
+    fr_class = np.asarray(table["fr_class"]).astype(str)
+    maps = compute_maps(cutouts, methods)
+    results = {m: measure_maps(maps[m], **options) for m in methods}
+    results["flux (image)"] = measure_flux(cutouts)
+    rows = table_rows(las, fr_class, results)
+    print(f"{len(las)} sources; catalogue LAS > field of view ({FIELD_ARCSEC:.0f}\"): {(las > FIELD_ARCSEC).sum()}, "
+          f"> half the field (can reach past its edge if not centred): {(las > FIELD_ARCSEC / 2).sum()}")
+    predicted = np.where(maps["predict"][:, 1] > 0.5, "FRII", "FRI")
+    both = np.isin(fr_class, ("FRI", "FRII"))
+    print(f"model accuracy on the FRI/FRII sources: {(predicted[both] == fr_class[both]).mean():.3f}; "
+          f"LIME options: {METHOD_OPTIONS.get('lime')}")
+    print(rst_table(rows))
+    if plots:
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        scatter_plots(las, fr_class, results, IMAGES / "measure_scatter.png")
+        ratio_plot(fr_class, results, IMAGES / "measure_fr_ratio.png")
+    print(f"done in {time.perf_counter() - start:.0f} s")
+    return las, fr_class, results, rows
+
+
+if __name__ == "__main__":
+    run()
