@@ -73,15 +73,20 @@ class _TargetProbability:
         self.n_evals += len(spectra)
         return np.concatenate(out)
 
-    def _finite_differences(self, spectrum):
+    def _finite_differences(self, spectrum, block=256):
         # the step is a fixed fraction of the data range, so the result does not depend on flux units
         step = self.fd_step * max(np.ptp(spectrum), np.finfo(float).tiny)
-        n = len(spectrum)
-        shifted = np.repeat(spectrum[None], 2 * n, axis=0)
-        shifted[np.arange(n), np.arange(n)] += step
-        shifted[n + np.arange(n), np.arange(n)] -= step
-        p = self(shifted)
-        return (p[:n] - p[n:]) / (2.0 * step)
+        gradient = np.empty(len(spectrum))
+        # ``block`` pixels at a time keeps memory at 2 x block spectra, whatever the length
+        for start in range(0, len(spectrum), block):
+            pixels = np.arange(start, min(start + block, len(spectrum)))
+            n = len(pixels)
+            shifted = np.repeat(spectrum[None], 2 * n, axis=0)
+            shifted[np.arange(n), pixels] += step
+            shifted[n + np.arange(n), pixels] -= step
+            p = self(shifted)
+            gradient[pixels] = (p[:n] - p[n:]) / (2.0 * step)
+        return gradient
 
 
 def continuum_baseline(spectrum, width_pixels=401):
