@@ -67,6 +67,7 @@ def test_viewer_draws_the_saliency_of_a_spectrum(app, model, spectra):
     np.testing.assert_array_equal(explanation.map, expected.map)
     np.testing.assert_array_equal(artist.plot_artist.get_ydata(), flux)
     assert artist.saliency_artist.get_visible()
+    assert viewer.state.x_axislabel == "Wavelength (Å)"
     # the emission lines are marked, and hiding the saliency hides the curve
     names = {t.get_text() for t in viewer.axes.texts}
     assert {"Hα", "Hβ", "[O III]", "[N II]", "[S II]"} <= names

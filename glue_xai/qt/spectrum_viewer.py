@@ -38,6 +38,13 @@ class SpectrumSaliencyViewer(ProfileViewer):
         self.state.add_callback("show_lines", self._update_line_markers)
         self._update_line_markers()
 
+    def _update_axes(self, *args):
+        super()._update_axes(*args)
+        coords = getattr(self.state.reference_data, "coords", None)
+        if self.state.x_att is not None and getattr(coords, "world_axis_units", [""])[0] == "Angstrom" \
+                and self.state.x_att is self.state.reference_data.world_component_ids[-1]:
+            self.state.x_axislabel = f"{self.state.x_att.label} (Å)"
+
     def _update_line_markers(self, *args):
         # the lines are at wavelengths: only mark them when the x-axis is wavelength
         on_wavelength = (self.state.x_att is not None and self.state.reference_data is not None
