@@ -1,0 +1,68 @@
+"""The ``glue-xai`` command line.
+
+    glue-xai demo [--screenshot out.png] [--method lime]   glue on the shipped FIRST demo
+    glue-xai train [--epochs 60] [--out folder]              train the MiraBest model
+    glue-xai evaluate [--write]                              re-measure its model card numbers
+"""
+import argparse
+import sys
+
+
+def _demo(args):
+    from glue_xai.qt.demo import run_demo
+
+    messages = run_demo(screenshot=args.screenshot, method=args.method)
+    if args.screenshot:
+        print(f"wrote {args.screenshot}")
+        for message in messages or []:
+            print(message)
+
+
+def _train(args):
+    from glue_xai.models import train
+
+    options = {"widths": list(args.widths)} if args.widths else {}
+    if args.double_last:
+        options["double_last"] = args.double_last
+    train.train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
+                architecture_options=options)
+
+
+def _evaluate(args):
+    from glue_xai.models import evaluate
+
+    evaluate.main((["--write"] if args.write else []) + (["--root", args.root] if args.root else []))
+
+
+def build_parser():
+    from glue_xai.explain.api import METHODS
+    from glue_xai.models import train
+
+    parser = argparse.ArgumentParser(prog="glue-xai", description="Explain astronomical classifiers in glue")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="open glue with the plugin on the shipped FIRST demo data")
+    demo.add_argument("--screenshot", metavar="PNG", help="render to this PNG without a display, then exit")
+    demo.add_argument("--method", default="integrated_gradients", choices=METHODS)
+    demo.set_defaults(run=_demo)
+    trainer = commands.add_parser("train", help="train the MiraBest FR-I/FR-II classifier")
+    train.add_arguments(trainer)
+    trainer.set_defaults(run=_train)
+    evaluate = commands.add_parser("evaluate", help="re-measure the shipped model's card numbers")
+    evaluate.add_argument("--write", action="store_true")
+    evaluate.add_argument("--root", default=None)
+    evaluate.set_defaults(run=_evaluate)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        args.run(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"glue-xai {args.command}: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,30 @@
+"""The README's main command, headless: glue on the demo data, rendered to a PNG."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+
+def test_demo_screenshot_shows_explanations(tmp_path):
+    png = tmp_path / "demo.png"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "GLUE_TESTING": "True"}
+    result = subprocess.run([sys.executable, "-m", "glue_xai.cli", "demo", "--screenshot", str(png),
+                             "--method", "saliency"], capture_output=True, text=True, env=env, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    from matplotlib.image import imread
+
+    pixels = imread(png)
+    assert pixels.shape[0] >= 800 and pixels.shape[1] >= 1200
+    # The overlays' warm colours (inferno heat map) are on screen, not only grey images.
+    rgb = pixels[..., :3]
+    warm = (rgb[..., 0] > 0.8) & (rgb[..., 1] > 0.3) & (rgb[..., 2] < 0.3)
+    assert warm.sum() > 500
+
+
+def test_cli_reports_bad_input_without_traceback(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "glue_xai.cli", "evaluate", "--root", str(tmp_path)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 2
+    assert "no MiraBest batches" in result.stderr and "Traceback" not in result.stderr
