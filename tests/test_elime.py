@@ -53,9 +53,21 @@ def test_finds_the_known_sufficient_set():
     result, _ = run()
     assert set(np.flatnonzero(result["extras"]["best_subset"])) == set(SUFFICIENT)
     assert result["extras"]["best_probability"] > 0.99
-    # Every elite chromosome keeps both: the map is 1 there.
-    assert result["weights"][list(SUFFICIENT)].min() == 1.0
+    # Every elite chromosome keeps both: their elite frequency is 1, and they lead the map.
+    frequency = result["extras"]["elite_frequency"]
+    assert frequency[list(SUFFICIENT)].min() == 1.0
+    assert set(np.argsort(-result["weights"])[:2]) == set(SUFFICIENT)
     assert np.array_equal(result["map"], result["weights"][grid_segments()])
+
+
+def test_tie_break_only_orders_superpixels_of_equal_elite_frequency():
+    result, _ = run(seed=2)
+    elite = result["params"]["elite"]
+    frequency = result["extras"]["elite_frequency"]
+    assert np.array_equal(np.floor(result["weights"] * elite + 1e-9) / elite, frequency)
+    assert len(np.unique(result["weights"])) > len(np.unique(frequency))
+    plain, _ = run(seed=2, tie_break=False)
+    assert np.array_equal(plain["weights"], frequency)
 
 
 def test_best_fitness_never_falls_and_search_stops_when_stale():
