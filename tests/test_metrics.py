@@ -134,6 +134,10 @@ def test_deletion_and_insertion_reward_a_faithful_map(cases, explanations):
     assert insertion["probabilities"][-1] == pytest.approx(e.probability)
     assert deletion["area"] < 0.1 < deletion_random["area"] - 0.2
     assert insertion["area"] > 0.9 > insertion_random["area"] + 0.2
+    # The curve runs over the pixels unlike the empty-sky substrate, a few % of the cutout.
+    assert deletion["n_pixels"] == int((x[0] != 0).sum()) < 0.05 * x[0].size
+    whole = metrics.deletion_curve(model, e, n_steps=10, support="all")
+    assert whole["n_pixels"] == x[0].size and whole["area"] <= deletion["area"]
 
 
 def test_relevance_order_breaks_ties_by_seed_not_raster():
@@ -187,6 +191,10 @@ def test_bad_inputs_raise(cases, explanations, tmp_path):
         metrics.deletion_curve(model, e.model_input, np.zeros((3, 3)))
     with pytest.raises(ValueError):
         metrics.deletion_curve(model, e, n_steps=1)
+    with pytest.raises(ValueError):
+        metrics.deletion_curve(model, e, support="source")
+    with pytest.raises(ValueError):
+        metrics.deletion_curve(model, np.zeros_like(e.model_input), e.model_map, target=1, substrate="zero")
     with pytest.raises(ValueError):
         metrics.pointing_game(e, np.ones((7, 7), bool))
     with pytest.raises(ValueError):

@@ -22,7 +22,8 @@ __all__ = ["deletion_curve", "insertion_curve", "relevance_order", "pointing_gam
            "top_k_agreement", "top_k_set", "quality_summary"]
 
 
-def quality_summary(model, explanation, seeds=(0, 1, 2), n_steps=20, substrate="noise", top_k=0.05, seed=0):
+def quality_summary(model, explanation, seeds=(0, 1, 2), n_steps=20, substrate="noise", top_k=0.05, seed=0,
+                    support="changed"):
     """Faithfulness and stability of one explanation, for display (no Qt needed).
 
     Costs ``2 * (n_steps + 1)`` model evaluations for the curves plus one explanation
@@ -32,8 +33,8 @@ def quality_summary(model, explanation, seeds=(0, 1, 2), n_steps=20, substrate="
     "area", ...}`` (see :func:`deletion_curve`).
     """
     start = time.perf_counter()
-    deletion = deletion_curve(model, explanation, substrate=substrate, n_steps=n_steps, seed=seed)
-    insertion = insertion_curve(model, explanation, substrate=substrate, n_steps=n_steps, seed=seed)
+    deletion = deletion_curve(model, explanation, substrate=substrate, n_steps=n_steps, seed=seed, support=support)
+    insertion = insertion_curve(model, explanation, substrate=substrate, n_steps=n_steps, seed=seed, support=support)
     n_evals = deletion["n_model_evals"] + insertion["n_model_evals"]
     agreement = None
     if seeds is not None and len(set(seeds)) >= 2:

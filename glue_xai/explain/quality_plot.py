@@ -20,7 +20,8 @@ def plot_quality_curves(ax, summary, title=None):
         ax.fill_between(curve["fractions"], curve["probabilities"], color=colour, alpha=0.12, lw=0)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("fraction of pixels removed / added")
+    ax.set_xlabel("fraction of pixels removed / added" if summary.get("deletion", {}).get("support") != "changed"
+                  else "fraction of non-empty pixels removed / added")
     ax.set_ylabel("probability of explained class")
     stab = summary.get("stability")
     if title is None and stab is not None:
