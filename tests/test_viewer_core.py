@@ -11,7 +11,7 @@ from glue.viewers.image.state import ImageLayerState
 import glue_xai as gx
 from glue_xai.data.cutouts import read_cutout
 from glue_xai.viewer.explanation_job import Cancelled, ExplanationCache, ExplanationJob, settings_from_state
-from glue_xai.viewer.image_layer import heatmap_rgba, top_superpixels
+from glue_xai.viewer.image_layer import heatmap_rgba, robust_peak, top_superpixels
 from glue_xai.viewer.image_region import NothingToExplain, region_of_subset
 from glue_xai.viewer.image_state import (PREDICTED, XAIExplanationLayerState, XAIImageViewerState,
                                          available_methods)
@@ -170,8 +170,15 @@ def test_heatmap_is_symmetric_for_signed_maps_and_transparent_at_zero():
     np.testing.assert_allclose(rgba[0, 0, :3], colormaps["RdBu_r"](0.0)[:3])
     np.testing.assert_allclose(rgba[0, 2, :3], colormaps["RdBu_r"](1.0)[:3])
     np.testing.assert_allclose(rgba[0, :, 3], [0.8, 0.0, 0.8, 0.0])
-    magnitude = heatmap_rgba(np.array([[0.0, 1.0, 4.0]]), signed=False, cmap_name="inferno", opacity=1.0)
-    np.testing.assert_allclose(magnitude[0, :, 3], [0.0, 0.5, 1.0])
+    magnitude = heatmap_rgba(np.array([[0.0, 1.0, 4.0, 4.0]]), signed=False, cmap_name="inferno", opacity=1.0)
+    np.testing.assert_allclose(magnitude[0, :, 3], [0.0, 0.5, 1.0, 1.0])
+
+
+def test_colour_scale_is_not_set_by_a_few_extreme_pixels():
+    relevance = np.r_[np.full(999, 0.25), 100.0]
+    assert robust_peak(relevance) == pytest.approx(0.25)
+    rgba = heatmap_rgba(relevance[None], signed=False, cmap_name="inferno", opacity=1.0)
+    assert (rgba[0, :, 3] == 1.0).all()  # the bulk is fully visible, the outlier saturates
 
 
 def test_top_superpixels_by_sign():

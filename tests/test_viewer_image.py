@@ -114,7 +114,7 @@ def test_circle_overlay_is_lime_of_the_pixels_under_it(app, qtbot, fri, referenc
     np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, atol=1e-12, equal_nan=True)
     np.testing.assert_array_equal(artist.explanation.segments, direct.segments)
     assert artist.explanation.target_name == "FRI"
-    assert artist.legend_text().startswith("FRI")
+    assert artist.legend_text().startswith("region: FRI  p = ")
 
 
 def test_stack_explains_the_current_cutout_and_caches_each_slice(app, qtbot, mirabest_root, reference_model):

@@ -9,32 +9,54 @@ import numpy as np
 from glue.utils import defer_draw
 from glue.viewers.image.layer_artist import BaseImageLayerArtist
 from matplotlib import colormaps
-from matplotlib.colors import Normalize
 
 from glue_xai.viewer.image_state import METHOD_LABELS, XAIExplanationLayerState, is_signed
 
-__all__ = ["XAIExplanationLayerArtist", "heatmap_rgba", "top_superpixels"]
+__all__ = ["XAIExplanationLayerArtist", "heatmap_rgba", "robust_peak", "top_superpixels"]
 
 STYLE_SETTINGS = ("opacity", "show_heatmap", "signed_cmap", "magnitude_cmap", "show_contours",
                   "contour_percentiles", "show_boundaries", "top_k", "show_legend", "visible", "zorder", "color")
 # Colours that stay readable over both a diverging and a sequential heat map.
 POSITIVE_OUTLINE = "gold"
 NEGATIVE_OUTLINE = "cyan"
+BOUNDARY_SUPERSAMPLING = 4
+SIGNED_COLOUR_START = 1 / 3
+LEGEND_ROW_HEIGHT = 0.09  # axes fraction per legend box (two lines of 8 pt text)
+
+
+def robust_peak(values, percentile=99.5):
+    """The colour scale's end: a high percentile of |relevance| over the pixels that have any.
+
+    Not the maximum: gradient maps (integrated gradients, saliency) have a few extreme
+    pixels, and scaling to them would leave the rest of the map invisible.
+    """
+    magnitude = np.abs(values[np.isfinite(values) & (values != 0)])
+    if magnitude.size == 0:
+        return 1.0
+    return float(np.percentile(magnitude, percentile)) or float(magnitude.max())
 
 
 def heatmap_rgba(relevance, signed, cmap_name, opacity):
     """RGBA image of a relevance map: colour from the map, opacity growing with |relevance|.
 
     Near-zero relevance stays transparent so the source under it remains visible;
-    signed maps are scaled symmetrically about 0. NaN pixels are fully transparent.
+    signed maps are scaled symmetrically about 0, to :func:`robust_peak` (larger values
+    saturate). NaN pixels are fully transparent.
     """
     finite = np.isfinite(relevance)
     values = np.where(finite, relevance, 0.0)
-    peak = float(np.abs(values).max()) or 1.0
-    norm = Normalize(-peak, peak) if signed else Normalize(0.0, peak)
-    rgba = colormaps[cmap_name](norm(values))
+    peak = robust_peak(values)
+    strength = np.clip(np.abs(values) / peak, 0, 1)
+    if signed:
+        # Diverging maps are white in the middle: faint relevance would be a white haze,
+        # invisible over a bright source. Its colour starts a third of the way out instead,
+        # so the sign always shows, and the opacity says how strong it is.
+        position = 0.5 + 0.5 * np.sign(values) * (SIGNED_COLOUR_START + (1 - SIGNED_COLOUR_START) * strength)
+    else:
+        position = strength
+    rgba = colormaps[cmap_name](position)
     # sqrt: moderate relevance is still clearly coloured, faint relevance fades out.
-    rgba[..., 3] = opacity * np.sqrt(np.clip(np.abs(values) / peak, 0, 1)) * finite
+    rgba[..., 3] = opacity * np.sqrt(strength) * finite
     return rgba
 
 
@@ -167,9 +189,12 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         segments = self.explanation.segments
         _, _, extent = self._box_grid()
         if self.state.show_boundaries:
-            edges = find_boundaries(segments, mode="inner") & (segments >= 0)
-            rgba = np.zeros(segments.shape + (4,))
-            rgba[edges] = (1.0, 1.0, 1.0, 0.45)
+            # Boundaries found on a 4x finer grid are a quarter of a pixel wide: thin lines
+            # that leave the image between them visible even when zoomed in.
+            fine = np.repeat(np.repeat(segments, BOUNDARY_SUPERSAMPLING, axis=0), BOUNDARY_SUPERSAMPLING, axis=1)
+            edges = find_boundaries(fine, mode="inner") & (fine >= 0)
+            rgba = np.zeros(fine.shape + (4,))
+            rgba[edges] = (1.0, 1.0, 1.0, 0.5)
             image = self.axes.imshow(rgba, extent=extent, origin="lower", interpolation="nearest", aspect="auto")
             image.set_zorder(2)
             self.mpl_artists.append(image)
@@ -183,16 +208,21 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
     def legend_text(self):
         """Class, probability and method, and the prediction when another class is explained."""
         e = self.explanation
-        text = f"{e.target_name}  p = {e.probability:.2f}\n{METHOD_LABELS.get(e.method, e.method)}"
+        text = f"{self.layer.label}: {e.target_name}  p = {e.probability:.2f}\n{METHOD_LABELS.get(e.method, e.method)}"
         if e.predicted_name != e.target_name:
             text += f" (model says {e.predicted_name})"
         return text
 
+    def _legend_row(self):
+        """This layer's row among the explanation layers, so their legends do not overlap."""
+        ours = [layer for layer in self._viewer_state.layers if isinstance(layer, XAIExplanationLayerState)]
+        return ours.index(self.state) if self.state in ours else 0
+
     def _draw_legend(self):
-        y0, y1, x0, x1 = self.region.box
-        label = self.axes.text(x0 - 0.5, y1 - 0.5, self.legend_text(), ha="left", va="top", fontsize=8,
-                               color="black", clip_on=True,
-                               bbox=dict(boxstyle="round,pad=0.25", facecolor="white", alpha=0.8,
-                                         edgecolor=self.state.color))
+        # In the axes' corner, not by the region: it stays in view when zooming or panning.
+        label = self.axes.text(0.01, 0.99 - LEGEND_ROW_HEIGHT * self._legend_row(), self.legend_text(),
+                               transform=self.axes.transAxes, ha="left", va="top", fontsize=8, color="black",
+                               bbox=dict(boxstyle="round,pad=0.3", facecolor="white", alpha=0.85,
+                                         edgecolor=self.state.color, linewidth=1.5))
         label.set_zorder(5)
         self.mpl_artists.append(label)

@@ -154,7 +154,7 @@ def _model_label(name):
 class XAIExplanationLayerState(ImageSubsetLayerState):
     """How one subset's explanation is drawn over the image."""
 
-    opacity = DDCProperty(0.85, docstring="Opacity of the heat map where relevance is largest")
+    opacity = DDCProperty(0.6, docstring="Opacity of the heat map where relevance is largest")
     show_heatmap = DDCProperty(True, docstring="Draw the relevance map as a heat map")
     signed_cmap = DDSCProperty(docstring="Colour map for signed maps (LIME, integrated gradients)")
     magnitude_cmap = DDSCProperty(docstring="Colour map for magnitude maps (saliency, SmoothGrad, Grad-CAM)")

@@ -1,0 +1,99 @@
+"""Render the XAI Image Viewer headless, once per method on a real FR-I and FR-II source.
+
+Writes ``docs/images/viewer_<method>_<FRI|FRII>.png``: the whole viewer window (toolbar,
+image, overlay, legend, status line) as a person would see it. Run from the checkout:
+
+    python docs/make_viewer_screenshots.py [--mirabest ../shared/data/mirabest]
+
+Each screenshot draws the same region: a 150 x 150 pixel box on the cutout's centre,
+which is exactly the classifier's field of view (150 pixels at 1.8 arcsec), so the
+overlay explains the same decision as classifying the whole cutout. Methods run with
+their default settings.
+"""
+import argparse
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+HERE = Path(__file__).resolve().parent
+# Confidently classified, standard-morphology sources the shipped model gets right
+# with high probability (both are in its training batches).
+SOURCES = {"FRI": "fits/100_120.907+010.845_0.1423_0082.92.fits",
+           "FRII": "fits/200_121.019+015.560_0.2682_0049.15.fits"}
+BOX = (74.5, 224.5, 74.5, 224.5)  # xmin, xmax, ymin, ymax in pixels: 150 x 150 pixel centres
+VIEW = (55, 245)  # zoom: pixel range shown on both axes
+
+
+def screenshot(app, data, method, path):
+    from glue.core.roi import RectangularROI
+    from glue.core.subset import RoiSubsetState
+    from qtpy import QtWidgets
+
+    from glue_xai.qt.image_viewer import XAIImageViewer
+
+    viewer = app.new_data_viewer(XAIImageViewer, data=data)
+    viewer.viewer_size = (760, 700)
+    viewer.show()
+    # Radio-astronomy display: sky up to 2 sigma black, half the peak white, square-root
+    # stretch, so lobes and jets show and the noise does not.
+    image_layer = viewer.layers[0].state
+    pixels = data.get_data(data.main_components[0])
+    sky = float(np.nanmedian(pixels))
+    sigma = 1.4826 * float(np.nanmedian(np.abs(pixels - sky)))
+    image_layer.stretch = "sqrt"
+    image_layer.percentile = "Custom"
+    image_layer.v_min, image_layer.v_max = sky + 2 * sigma, 0.5 * float(np.nanmax(pixels))
+    viewer.state.method = method
+    roi = RectangularROI(*BOX)
+    group = app.data_collection.new_subset_group(
+        "source box", RoiSubsetState(data.pixel_component_ids[1], data.pixel_component_ids[0], roi))
+    viewer.state.x_min, viewer.state.x_max = VIEW
+    viewer.state.y_min, viewer.state.y_max = VIEW
+    artist = viewer.explanation_layers()[0]
+    start = time.perf_counter()
+    while artist.explanation is None or viewer.busy:
+        QtWidgets.QApplication.processEvents()
+        if viewer.message or time.perf_counter() - start > 300:
+            raise RuntimeError(f"{method}: no explanation ({viewer.message or 'timed out'})")
+        time.sleep(0.01)
+    QtWidgets.QApplication.processEvents()
+    viewer.figure.canvas.draw()
+    viewer.grab().save(str(path))
+    summary = f"{path.name}: {artist.legend_text().replace(chr(10), ' | ')}"
+    viewer.close(warn=False)
+    app.data_collection.remove_subset_group(group)
+    return summary
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--mirabest", default=str(HERE.parents[1] / "shared" / "data" / "mirabest"))
+    parser.add_argument("--out", default=str(HERE / "images"))
+    args = parser.parse_args()
+
+    from glue.core import Data
+    from glue_qt.app import GlueApplication
+
+    import glue_xai
+    from glue_xai.data.cutouts import read_cutout
+    from glue_xai.viewer.image_state import available_methods
+
+    glue_xai.setup()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    app = GlueApplication()
+    for fr_class, name in SOURCES.items():
+        cutout = read_cutout(Path(args.mirabest) / name)
+        data = Data(label=f"{fr_class} {cutout.name}", image=cutout.image, coords=cutout.wcs)
+        app.data_collection.append(data)
+        for method in available_methods():
+            print(screenshot(app, data, method, out / f"viewer_{method}_{fr_class}.png"))
+    app.close()
+
+
+if __name__ == "__main__":
+    main()
