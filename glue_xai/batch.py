@@ -1,0 +1,220 @@
+"""Classify and explain every source of a catalogue, in one process or on a Dask cluster.
+
+Each source's cutout is explained with its own seed, :func:`source_seed`, derived from
+the run's seed and the source's catalogue row, so the answer for a source does not
+depend on which other sources were run, in which order, or on how many workers: a Dask
+run equals the plain run bit for bit. Every source is computed with one torch thread
+(the same arithmetic wherever it runs), in chunks of a few sources per task.
+
+The result for each source is a dict of catalogue columns (:func:`source_columns`)
+and its explanation map on the cutout's pixels.
+"""
+import contextlib
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["source_seed", "source_columns", "emission_mask", "run_batch", "BatchResult", "PREFIX"]
+
+#: Every column written by glue-xai starts with this, so they are easy to find and replace.
+PREFIX = "xai_"
+EMISSION_SIGMA = 3.0
+DEFAULT_CHUNK = 4
+
+_MODELS = {}  # model name -> Classifier, loaded once per process (Dask workers included)
+
+
+def source_seed(seed, row):
+    """The seed explaining catalogue row ``row`` in a run with ``seed`` (a 31-bit int)."""
+    state = np.random.SeedSequence([int(seed), int(row)]).generate_state(1, dtype=np.uint32)[0]
+    return int(state >> 1)
+
+
+def prediction_columns(classes, probabilities):
+    """``xai_pred_class`` and ``xai_prob_<class>`` for one source's class probabilities."""
+    columns = {PREFIX + "pred_class": classes[int(np.argmax(probabilities))]}
+    for name, p in zip(classes, probabilities):
+        columns[f"{PREFIX}prob_{name.replace(' ', '_')}"] = float(p)
+    return columns
+
+
+def emission_mask(image, seen=None, k_sigma=EMISSION_SIGMA):
+    """The source's emission: pixels above the clipped sky median + ``k_sigma`` sky sigmas,
+    within ``seen`` (the pixels the model saw)."""
+    from glue_xai.models.preprocess import sigma_clipped_background
+
+    image = np.asarray(image, dtype=np.float64)
+    seen = np.isfinite(image) if seen is None else (seen & np.isfinite(image))
+    median, std = sigma_clipped_background(np.where(seen, image, np.nan))
+    return seen & (np.nan_to_num(image, nan=-np.inf) > median + k_sigma * std)
+
+
+def relevance_shares(relevance, image, seen):
+    """(share of the positive relevance on the emission, share of the seen pixels that are emission).
+
+    The second is what a map spreading relevance at random would score: a map looking at
+    the source scores well above it.
+    """
+    emission = emission_mask(image, seen)
+    positive = np.where(seen & np.isfinite(relevance), np.maximum(relevance, 0.0), 0.0)
+    total = positive.sum()
+    inside = float(positive[emission].sum() / total) if total > 0 else np.nan
+    return inside, float(emission.sum() / max(seen.sum(), 1))
+
+
+def _measurements(explanation, image, wcs):
+    """The extent columns of :mod:`glue_xai.explain.measure` (when that module is installed)."""
+    try:
+        from glue_xai.explain.measure import measurement_columns
+    except ImportError:
+        return {}
+    columns = measurement_columns(explanation, image, wcs)
+    return {PREFIX + name: value for name, value in columns.items() if not isinstance(value, str)}
+
+
+def source_columns(explanation, image, wcs=None):
+    """Catalogue columns for one explained source.
+
+    ``xai_pred_class``, ``xai_prob_<class>``, ``xai_explained_class``,
+    ``xai_relevance_in_source`` (share of the positive relevance lying on the source's
+    emission, within the model's field of view), ``xai_source_area`` (the share of that
+    field which is emission: the chance level of the previous number), and, from
+    :func:`glue_xai.explain.measure.measurement_columns`, the salient and flux extents
+    (``xai_saliency_extent_arcsec``, ``xai_flux_extent_arcsec``, ...).
+    """
+    from glue_xai.explain.measure import field_of_view
+
+    image = np.asarray(image, dtype=np.float64)
+    seen = field_of_view(explanation, image.shape)
+    inside, area = relevance_shares(np.asarray(explanation.map, dtype=np.float64), image, seen)
+    columns = prediction_columns(explanation.classes, explanation.probabilities)
+    columns[PREFIX + "explained_class"] = explanation.target_name
+    columns[PREFIX + "relevance_in_source"] = inside
+    columns[PREFIX + "source_area"] = area
+    columns.update(_measurements(explanation, image, wcs))
+    return columns
+
+
+@contextlib.contextmanager
+def _one_torch_thread():
+    """Compute with one torch thread, so every process does the same arithmetic in the same order."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _model(name):
+    if name not in _MODELS:
+        from glue_xai.models import load_model
+
+        _MODELS[name] = load_model(name, trust=False)
+    return _MODELS[name]
+
+
+def _wcs(header):
+    if not header:
+        return None
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    return WCS(fits.Header.fromstring(header))
+
+
+def explain_chunk(model_name, images, wcs_headers, rows, method, seed, target, options):
+    """Explain a few sources; returns a list of ``(columns, map)``. Runs on Dask workers too.
+
+    ``wcs_headers`` are header strings (WCS objects travel badly between processes).
+    """
+    from glue_xai.explain.api import explain
+
+    model = _model(model_name)
+    results = []
+    with _one_torch_thread():
+        for image, header, row in zip(images, wcs_headers, rows):
+            wcs = _wcs(header)
+            explanation = explain(model, image, method=method, target=target, seed=source_seed(seed, row),
+                                  wcs=wcs, fit="pad", **options)
+            results.append((source_columns(explanation, image, wcs), explanation.map.astype(np.float32)))
+    return results
+
+
+@dataclass
+class BatchResult:
+    """Columns (name -> array, one value per source in input order) and maps (n, ny, nx)."""
+
+    columns: dict
+    maps: np.ndarray
+    rows: np.ndarray
+    settings: dict
+
+
+def _collect(results, rows, settings):
+    names = []
+    for columns, _ in results:
+        names += [n for n in columns if n not in names]
+    columns = {}
+    for name in names:
+        values = [c.get(name, np.nan) for c, _ in results]
+        columns[name] = np.array(values)
+    return BatchResult(columns, np.stack([m for _, m in results]), np.asarray(rows), settings)
+
+
+def run_batch(images, wcs_headers, rows, model="mirabest-fr", method="saliency", seed=0, target=None,
+              options=None, workers=None, scheduler=None, chunk_size=DEFAULT_CHUNK, progress=None, cancelled=None):
+    """Explain every image; returns a :class:`BatchResult`.
+
+    ``images`` (n, ny, nx), ``wcs_headers`` one WCS header string per image ('' for
+    none), ``rows`` each image's catalogue row (it seeds the source). ``model`` is a
+    shipped model's name or a model file. ``workers=N`` starts a local Dask cluster of N
+    single-threaded worker processes; ``scheduler`` is the address of a running one;
+    neither runs in this process. ``progress(done, total)`` is called as sources finish;
+    ``cancelled()`` returning True stops the run (raises ``KeyboardInterrupt``).
+    """
+    options = dict(options or {})
+    rows = [int(r) for r in rows]
+    n = len(rows)
+    if not (len(images) == len(wcs_headers) == n):
+        raise ValueError(f"{len(images)} images, {len(wcs_headers)} WCS headers and {n} rows: one each per source")
+    chunks = [slice(start, min(start + chunk_size, n)) for start in range(0, n, chunk_size)]
+    args = (method, int(seed), target, options)
+    settings = {"model": model, "method": method, "seed": int(seed), "target": target, **options}
+    if workers is None and scheduler is None:
+        results = []
+        for part in chunks:
+            if cancelled is not None and cancelled():
+                raise KeyboardInterrupt("cancelled")
+            results += explain_chunk(model, images[part], wcs_headers[part], rows[part], *args)
+            if progress is not None:
+                progress(len(results), n)
+        return _collect(results, rows, settings)
+    return _collect(_run_on_dask(chunks, images, wcs_headers, rows, model, args, workers, scheduler, progress,
+                                 cancelled, n), rows, settings)
+
+
+def _run_on_dask(chunks, images, wcs_headers, rows, model, args, workers, scheduler, progress, cancelled, n):
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            client = stack.enter_context(Client(scheduler))
+        else:
+            cluster = stack.enter_context(LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
+                                                       dashboard_address=None))
+            client = stack.enter_context(Client(cluster))
+        futures = {client.submit(explain_chunk, model, np.asarray(images[part]), list(wcs_headers[part]),
+                                 rows[part], *args, pure=False): i for i, part in enumerate(chunks)}
+        done, by_chunk = 0, {}
+        for future in as_completed(futures):
+            if cancelled is not None and cancelled():
+                client.cancel(list(futures))
+                raise KeyboardInterrupt("cancelled")
+            by_chunk[futures[future]] = future.result()
+            done += len(by_chunk[futures[future]])
+            if progress is not None:
+                progress(done, n)
+    return [result for i in range(len(chunks)) for result in by_chunk[i]]
