@@ -3,6 +3,9 @@
     glue-xai demo [--screenshot out.png] [--method lime]   glue on the shipped FIRST demo
     glue-xai train [--epochs 60] [--out folder]              train the MiraBest model
     glue-xai evaluate [--write]                              re-measure its model card numbers
+    glue-xai explain --catalogue cat.csv --cutouts folder/ --out result.fits [--maps maps.fits]
+                     [--method saliency] [--workers N | --scheduler ADDRESS]
+                                                             classify and explain a catalogue
 """
 import argparse
 import sys
@@ -34,6 +37,12 @@ def _evaluate(args):
     evaluate.main((["--write"] if args.write else []) + (["--root", args.root] if args.root else []))
 
 
+def _explain(args):
+    from glue_xai.batch_cli import run_explain
+
+    run_explain(args)
+
+
 def build_parser():
     from glue_xai.explain.api import METHODS
     from glue_xai.models import train
@@ -51,6 +60,12 @@ def build_parser():
     evaluate.add_argument("--write", action="store_true")
     evaluate.add_argument("--root", default=None)
     evaluate.set_defaults(run=_evaluate)
+    explainer = commands.add_parser("explain", help="classify and explain every source of a catalogue, "
+                                                    "writing a FITS table and a cube of maps")
+    from glue_xai.batch_cli import add_arguments
+
+    add_arguments(explainer, METHODS)
+    explainer.set_defaults(run=_explain)
     return parser
 
 
