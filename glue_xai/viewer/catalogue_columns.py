@@ -14,7 +14,7 @@ import numpy as np
 from glue_xai.batch import PREFIX, source_columns, source_seed
 from glue_xai.viewer.catalogue_stack import CUTOUTS, cutout_rows, cutout_wcs
 
-__all__ = ["write_columns", "explain_catalogue", "model_features", "embedding", "embedding_columns",
+__all__ = ["write_columns", "explain_catalogue", "explain_stack", "model_features", "embedding", "embedding_columns",
            "EMBEDDINGS"]
 
 
@@ -62,9 +62,17 @@ def write_columns(data, columns, rows=None):
     return list(columns)
 
 
-def explain_catalogue(catalogue, stack, settings, slices=None, model_store=None, cache=None, progress=None,
-                      on_job=None):
+def explain_catalogue(catalogue, stack, settings, slices=None, **kwargs):
     """Classify and explain the cutouts of ``stack`` and write the columns into ``catalogue``.
+
+    See :func:`explain_stack` for the arguments; returns the names of the columns written.
+    """
+    rows, columns = explain_stack(stack, settings, slices=slices, **kwargs)
+    return write_columns(catalogue, columns, rows=rows)
+
+
+def explain_stack(stack, settings, slices=None, model_store=None, cache=None, progress=None, on_job=None):
+    """Classify and explain cutouts of ``stack``; returns ``(rows, columns)`` for :func:`write_columns`.
 
     ``settings``: an :class:`~glue_xai.viewer.explanation_job.ExplanationSettings` (e.g.
     from an XAI viewer's state via ``settings_from_state``); each source is explained with
@@ -73,9 +81,8 @@ def explain_catalogue(catalogue, stack, settings, slices=None, model_store=None,
     :class:`~glue_xai.viewer.explanation_job.ExplanationCache` consulted and filled under
     the viewer's keys. ``progress(done, total)`` is called after each source;
     ``on_job(job)`` before each runs, so a caller can keep it to cancel it (a cancelled
-    job raises :class:`~glue_xai.viewer.explanation_job.Cancelled` and nothing is written).
-
-    Returns the names of the columns written.
+    job raises :class:`~glue_xai.viewer.explanation_job.Cancelled`). Touches no glue
+    data, so it may run in a worker thread.
     """
     from dataclasses import replace
 
@@ -106,9 +113,8 @@ def explain_catalogue(catalogue, stack, settings, slices=None, model_store=None,
         results.append(source_columns(explanation, image, wcs))
         if progress is not None:
             progress(done + 1, len(slices))
-    names = [name for columns in results for name in columns]
-    columns = {name: [r.get(name, np.nan) for r in results] for name in dict.fromkeys(names)}
-    return write_columns(catalogue, columns, rows=rows_of_slices[slices])
+    names = dict.fromkeys(name for columns in results for name in columns)
+    return rows_of_slices[slices], {name: [r.get(name, np.nan) for r in results] for name in names}
 
 
 def model_features(model, images, pixel_scales=None, fit="pad"):

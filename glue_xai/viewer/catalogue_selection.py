@@ -31,13 +31,17 @@ def selected_slices(stack, subset):
 
     A selection defined through the catalogue (rows, scatter, histogram) is evaluated on
     one pixel per slice: the key join gives every pixel of a slice the same answer. A
-    region drawn on the stack itself selects a slice when it holds any of its pixels.
+    region drawn on the stack itself selects a slice when it holds any of its pixels. A
+    selection that cannot reach the stack (no key join to its data) selects nothing.
     """
     state = _state(subset)
     try:
         mask = state.to_mask(stack)
     except IncompatibleAttribute:
-        per_slice = stack.get_mask(state, view=(slice(None), 0, 0))
+        try:
+            per_slice = stack.get_mask(state, view=(slice(None), 0, 0))
+        except IncompatibleAttribute:
+            return np.array([], dtype=int)
         return np.flatnonzero(np.asarray(per_slice, dtype=bool))
     return np.flatnonzero(np.asarray(mask, dtype=bool).reshape(len(mask), -1).any(axis=1))
 

@@ -1,0 +1,105 @@
+"""What the model says, written back into the catalogue: in place, without duplicates."""
+from collections import Counter
+
+import numpy as np
+import pytest
+from astropy.table import Table
+from glue.core import Data
+
+from glue_xai.batch import source_seed
+from glue_xai.data.cutouts import read_cutout
+from glue_xai.viewer.catalogue_columns import (embedding_columns, explain_catalogue, model_features,
+                                               write_columns)
+from glue_xai.viewer.catalogue_stack import CUTOUTS, catalogue_stack
+from glue_xai.viewer.explanation_job import ExplanationCache, ExplanationSettings
+
+ROWS = [0, 40, 80, 150, 200, 250]
+
+
+@pytest.fixture(scope="module")
+def cutouts(mirabest_root):
+    table = Table.read(mirabest_root / "catalogue.csv")[ROWS]
+    return table, [read_cutout(mirabest_root / name) for name in table["fits_file"]]
+
+
+@pytest.fixture
+def built(cutouts):
+    table, images = cutouts
+    return catalogue_stack(table, cutouts=images)
+
+
+def settings(method="saliency", seed=0, **options):
+    return ExplanationSettings(model_name="mirabest-fr", method=method, target=None, seed=seed,
+                               options=tuple(sorted(options.items())))
+
+
+def labels(data):
+    return [c.label for c in data.main_components]
+
+
+def test_columns_equal_predict_proba_and_rewrite_in_place(built, reference_model):
+    cs = built
+    written = explain_catalogue(cs.catalogue, cs.stack, settings("saliency"))
+    assert {"xai_pred_class", "xai_prob_FRI", "xai_prob_FRII", "xai_relevance_in_source",
+            "xai_saliency_extent_arcsec"} <= set(written)
+    expected = reference_model.predict_proba(cs.stack[CUTOUTS], pixel_scale_arcsec=1.8)
+    np.testing.assert_allclose(cs.catalogue["xai_prob_FRI"], expected[:, 0], atol=1e-6)
+    np.testing.assert_allclose(cs.catalogue["xai_prob_FRII"], expected[:, 1], atol=1e-6)
+    assert list(cs.catalogue["xai_pred_class"]) == [("FRI", "FRII")[i] for i in expected.argmax(1)]
+    inside = np.asarray(cs.catalogue["xai_relevance_in_source"])
+    assert np.all((inside >= 0) & (inside <= 1))
+
+    n_columns = len(labels(cs.catalogue))
+    ids = {name: cs.catalogue.id[name] for name in written}
+    before = {name: np.array(cs.catalogue[name]) for name in written}
+    # Grad-CAM on two selected sources: their numbers change, the others' stay.
+    explain_catalogue(cs.catalogue, cs.stack, settings("gradcam"), slices=[1, 3])
+    assert len(labels(cs.catalogue)) == n_columns
+    assert max(Counter(labels(cs.catalogue)).values()) == 1
+    assert all(cs.catalogue.id[name] is ids[name] for name in written)  # same columns, updated
+    after = np.asarray(cs.catalogue["xai_relevance_in_source"])
+    others = [0, 2, 4, 5]
+    np.testing.assert_array_equal(after[others], before["xai_relevance_in_source"][others])
+    assert not np.allclose(after[[1, 3]], before["xai_relevance_in_source"][[1, 3]])
+    np.testing.assert_allclose(cs.catalogue["xai_prob_FRI"], expected[:, 0], atol=1e-6)
+
+
+def test_each_source_uses_its_own_seed_and_the_cache_serves_a_rerun(built, reference_model):
+    import glue_xai as gx
+
+    cs = built
+    cache, jobs = ExplanationCache(), []
+    lime = settings("lime", seed=3, n_samples=120, n_segments=16)
+    explain_catalogue(cs.catalogue, cs.stack, lime, slices=[2], cache=cache, on_job=jobs.append)
+    assert len(jobs) == 1 and jobs[0].settings.seed == source_seed(3, 2)
+    direct = gx.explain(reference_model, cs.stack[CUTOUTS][2], method="lime", seed=source_seed(3, 2), fit="pad",
+                        pixel_scale_arcsec=1.8, n_samples=120, n_segments=16)
+    np.testing.assert_array_equal(cache.get(jobs[0].key).map, direct.map)
+    explain_catalogue(cs.catalogue, cs.stack, lime, slices=[2], cache=cache, on_job=jobs.append)
+    assert len(jobs) == 1  # nothing recomputed
+
+
+def test_write_columns_fills_rows_not_given_and_keeps_text_as_text():
+    data = Data(label="cat", x=np.arange(4.0))
+    write_columns(data, {"xai_p": [0.5, 0.7], "xai_pred_class": ["FRI", "FRII"]}, rows=[1, 2])
+    np.testing.assert_array_equal(np.isnan(data["xai_p"]), [True, False, False, True])
+    assert list(data["xai_pred_class"]) == ["", "FRI", "FRII", ""]
+    write_columns(data, {"xai_pred_class": ["FRII"]}, rows=[0])
+    assert list(data["xai_pred_class"]) == ["FRII", "FRI", "FRII", ""]
+    assert labels(data) == ["x", "xai_p", "xai_pred_class"]
+    with pytest.raises(ValueError, match="2 values for 1 rows"):
+        write_columns(data, {"xai_p": [1.0, 2.0]}, rows=[0])
+
+
+def test_tsne_of_penultimate_features_as_two_columns(built, reference_model):
+    cs = built
+    features = model_features(reference_model, cs.stack[CUTOUTS], pixel_scales=[1.8] * len(ROWS))
+    assert features.shape == (len(ROWS), 64) and np.isfinite(features).all()
+    written = embedding_columns(cs.catalogue, cs.stack, reference_model, seed=1)
+    assert written == ["xai_tsne_x", "xai_tsne_y"]
+    first = np.array(cs.catalogue["xai_tsne_x"])
+    assert np.isfinite(first).all() and first.std() > 0
+    embedding_columns(cs.catalogue, cs.stack, reference_model, seed=1)
+    assert max(Counter(labels(cs.catalogue)).values()) == 1
+    np.testing.assert_allclose(cs.catalogue["xai_tsne_x"], first)
+    assert embedding_columns(cs.catalogue, cs.stack, reference_model, method="pca") == ["xai_pca_x", "xai_pca_y"]
