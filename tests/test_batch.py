@@ -1,0 +1,86 @@
+"""The batch over a catalogue: Dask equals one process, and the CLI's files open in glue."""
+import numpy as np
+import pytest
+from astropy.table import Table
+
+from glue_xai.batch import run_batch, source_seed
+from glue_xai.viewer.catalogue_stack import CUTOUTS, WCS_META, catalogue_stack, cutout_rows
+
+ROWS = np.arange(3, 260, 22)  # 12 sources
+
+
+@pytest.fixture(scope="module")
+def small_catalogue(mirabest_root, tmp_path_factory):
+    """12 rows of the shared catalogue as a CSV whose file column points at the shared FITS."""
+    table = Table.read(mirabest_root / "catalogue.csv")[ROWS]
+    table["fits_file"] = [str(mirabest_root / name) for name in table["fits_file"]]
+    path = tmp_path_factory.mktemp("catalogue") / "sources.csv"
+    table.write(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def stack(small_catalogue):
+    table = Table.read(small_catalogue)
+    return catalogue_stack(small_catalogue, cutouts=list(table["fits_file"])).stack
+
+
+@pytest.fixture(scope="module")
+def plain(stack):
+    return run_batch(stack[CUTOUTS], stack.meta[WCS_META], cutout_rows(stack), method="saliency", seed=5)
+
+
+def test_source_seeds_depend_on_the_run_seed_and_row_only():
+    assert source_seed(0, 7) == source_seed(0, 7)
+    assert len({source_seed(0, row) for row in range(100)}) == 100
+    assert source_seed(0, 7) != source_seed(1, 7)
+    assert 0 <= source_seed(2**40, 10**9) < 2**31
+
+
+def test_a_subset_of_rows_gives_the_same_answer_for_each_source(stack, plain):
+    rows = cutout_rows(stack)
+    part = run_batch(stack[CUTOUTS][[4, 9]], [stack.meta[WCS_META][k] for k in (4, 9)], rows[[4, 9]],
+                     method="saliency", seed=5, chunk_size=1)
+    np.testing.assert_array_equal(part.maps, plain.maps[[4, 9]])
+    np.testing.assert_array_equal(part.columns["xai_prob_FRII"], plain.columns["xai_prob_FRII"][[4, 9]])
+
+
+def test_dask_local_cluster_equals_the_plain_run(stack, plain):
+    pytest.importorskip("dask.distributed")
+    done = []
+    on_dask = run_batch(stack[CUTOUTS], stack.meta[WCS_META], cutout_rows(stack), method="saliency", seed=5,
+                        workers=2, chunk_size=3, progress=lambda d, n: done.append((d, n)))
+    assert done[-1] == (12, 12)
+    np.testing.assert_array_equal(on_dask.maps, plain.maps)
+    assert on_dask.columns.keys() == plain.columns.keys()
+    for name, values in plain.columns.items():
+        np.testing.assert_array_equal(on_dask.columns[name], values, err_msg=name)
+
+
+def test_cli_writes_a_table_and_a_map_cube_glue_opens(small_catalogue, mirabest_root, tmp_path, plain, capsys):
+    from glue.core.data_factories import load_data
+
+    from glue_xai.batch_output import read_map_wcs
+    from glue_xai.cli import main
+
+    out, maps = tmp_path / "result.fits", tmp_path / "maps.fits"
+    code = main(["explain", "--catalogue", str(small_catalogue), "--cutouts", str(mirabest_root / "fits"),
+                 "--method", "saliency", "--seed", "5", "--out", str(out), "--maps", str(maps)])
+    assert code == 0
+    assert "12/12" in capsys.readouterr().err  # the progress bar
+
+    table = load_data(str(out))
+    assert table.shape == (12,)
+    source = Table.read(small_catalogue)
+    assert list(table["source_id"]) == list(source["source_id"])
+    for name in ("xai_prob_FRI", "xai_prob_FRII", "xai_relevance_in_source", "xai_saliency_extent_arcsec"):
+        np.testing.assert_allclose(table[name], plain.columns[name], rtol=1e-12, equal_nan=True, err_msg=name)
+    assert list(table["xai_pred_class"]) == list(plain.columns["xai_pred_class"])
+
+    loaded = load_data(str(maps))
+    cube = loaded[0] if isinstance(loaded, list) else loaded
+    assert cube.shape == (12, 150, 150)
+    np.testing.assert_array_equal(cube[cube.main_components[0]], plain.maps)
+    wcs = read_map_wcs(maps, 6)
+    x, y = wcs.world_to_pixel_values(source["ra_deg"][6], source["dec_deg"][6])
+    assert abs(x - 74.5) <= 0.5 and abs(y - 74.5) <= 0.5
