@@ -11,7 +11,7 @@ setup(
     packages=find_packages(include=["glue_xai", "glue_xai.*"]),
     include_package_data=True,
     package_data={
-        "glue_xai.models": ["weights/*.pt", "weights/*.json"],
+        "glue_xai.models": ["weights/*.pt", "weights/*.json", "weights/*.npz"],
         "glue_xai.data": ["demo/*.fits", "demo/*.csv", "demo/NOTICE", "demo/*.md"],
     },
     # torch is pinned to a range; the README installs the CPU build explicitly so that pip

@@ -165,3 +165,11 @@ def test_explanation_fits_round_trip(tmp_path, model):
     with fits.open(path) as hdul:  # DS9 and glue see the sky position of every pixel
         assert WCS(hdul[0].header).wcs.crval[0] == pytest.approx(150.0)
     assert e.params["pixel_scale_arcsec"] == pytest.approx(1.8)
+
+
+def test_shipped_models_are_listed_and_load():
+    from glue_xai.models import shipped_models
+
+    assert "mirabest-fr" in shipped_models()
+    spectra = load_model("agn-spectra")
+    assert spectra.classes == ("type 1", "intermediate", "type 2")

@@ -11,8 +11,12 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 SHIPPED = {"mirabest-fr": "mirabest_fr"}
 
 
-def shipped_models():
-    """Names of the models that ship inside the package and whose weights are present."""
+def shipped_models(kind="image"):
+    """Names of the shipped models (``kind``: "image" or "spectrum") whose weights are present."""
+    if kind == "spectrum":
+        from glue_xai.models.spectral import SHIPPED_SPECTRUM_MODELS
+
+        return [n for n, stem in SHIPPED_SPECTRUM_MODELS.items() if (WEIGHTS_DIR / f"{stem}.npz").exists()]
     return [name for name, stem in SHIPPED.items() if (WEIGHTS_DIR / f"{stem}.pt").exists()]
 
 
@@ -60,6 +64,10 @@ def load_model(name_or_path, card=None, trust=False):
     """
     import torch
 
+    from glue_xai.models.spectral import SHIPPED_SPECTRUM_MODELS, load_spectrum_model
+
+    if isinstance(name_or_path, str) and name_or_path in SHIPPED_SPECTRUM_MODELS:
+        return load_spectrum_model(name_or_path)
     if isinstance(name_or_path, str) and name_or_path in SHIPPED:
         stem = SHIPPED[name_or_path]
         weights, card_path = WEIGHTS_DIR / f"{stem}.pt", WEIGHTS_DIR / f"{stem}.json"
@@ -71,7 +79,7 @@ def load_model(name_or_path, card=None, trust=False):
 
     path = Path(os.fspath(name_or_path))
     if not path.exists():
-        known = ", ".join(SHIPPED)
+        known = ", ".join([*SHIPPED, *SHIPPED_SPECTRUM_MODELS])
         raise FileNotFoundError(f"no shipped model or file called {str(name_or_path)!r} (shipped models: {known})")
     if _looks_like_torchscript(path):
         if not trust:
