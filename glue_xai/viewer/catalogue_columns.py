@@ -15,7 +15,7 @@ from glue_xai.batch import PREFIX, source_columns, source_seed
 from glue_xai.viewer.catalogue_stack import CUTOUTS, cutout_rows, cutout_wcs
 
 __all__ = ["write_columns", "explain_catalogue", "explain_stack", "model_features", "embedding", "embedding_columns",
-           "EMBEDDINGS"]
+           "embed_stack", "EMBEDDINGS"]
 
 
 def _blank(values, n):
@@ -169,12 +169,17 @@ def embedding(features, method="tsne", seed=0):
 
 def embedding_columns(catalogue, stack, model, method="tsne", seed=0, slices=None):
     """Embed the cutouts' features and write ``xai_<method>_x`` / ``_y`` into the catalogue."""
+    rows, columns = embed_stack(stack, model, method=method, seed=seed, slices=slices)
+    return write_columns(catalogue, columns, rows=rows)
+
+
+def embed_stack(stack, model, method="tsne", seed=0, slices=None):
+    """``(rows, columns)`` of a 2-D embedding of the cutouts' features (touches no glue data)."""
     slices = np.arange(stack.shape[0]) if slices is None else np.asarray(slices, dtype=int)
     images = np.asarray(stack.get_component(CUTOUTS).data[slices], dtype=np.float64)
     scales = [_scale(stack, k) for k in slices]
     xy = embedding(model_features(model, images, pixel_scales=scales), method=method, seed=seed)
-    columns = {f"{PREFIX}{method}_x": xy[:, 0], f"{PREFIX}{method}_y": xy[:, 1]}
-    return write_columns(catalogue, columns, rows=cutout_rows(stack)[slices])
+    return cutout_rows(stack)[slices], {f"{PREFIX}{method}_x": xy[:, 0], f"{PREFIX}{method}_y": xy[:, 1]}
 
 
 def _scale(stack, k):

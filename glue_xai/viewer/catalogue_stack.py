@@ -27,13 +27,15 @@ from glue_xai.data.catalogue import (CatalogueMatch, find_sky_columns, match_by_
 from glue_xai.data.cutouts import Cutout, CutoutStack, cut_out, read_cutouts
 
 __all__ = ["SOURCE_INDEX", "CUTOUTS", "CatalogueStack", "catalogue_stack", "catalogue_data", "catalogue_table",
-           "stack_data", "link_stack", "cutout_wcs", "cutout_row", "cutout_rows", "model_field_of_view_arcsec", "link_positions"]
+           "stack_data", "link_stack", "cutout_wcs", "cutout_row", "cutout_rows", "model_field_of_view_arcsec",
+           "link_positions", "add_to_collection", "catalogue_of", "is_catalogue_stack"]
 
 SOURCE_INDEX = "source_index"
 CUTOUTS = "cutouts"
 #: stack.meta keys: each slice's WCS as a header string, and the catalogue's RA/Dec columns.
 WCS_META = "xai_cutout_wcs"
 SKY_COLUMNS_META = "xai_sky_columns"
+CATALOGUE_META = "xai_catalogue_uuid"
 
 
 @dataclass
@@ -182,6 +184,7 @@ def catalogue_stack(catalogue, cutouts=None, survey=None, ra=None, dec=None, siz
         raise ValueError(f"no catalogue row found a cutout: {match.summary()}")
     stack = stack_data(pieces, rows, label=f"{name} cutouts")
     stack.meta[SKY_COLUMNS_META] = (ra, dec)
+    stack.meta[CATALOGUE_META] = catalogue_glue.uuid
     link_stack(catalogue_glue, stack)
     return CatalogueStack(catalogue_glue, stack, match)
 
@@ -247,3 +250,31 @@ def link_positions(data_collection, catalogue, image, ra=None, dec=None):
     links = [LinkSame(catalogue.id[ra], image_ra), LinkSame(catalogue.id[dec], image_dec)]
     data_collection.add_link(links)
     return links
+
+
+def add_to_collection(data_collection, built, survey=None):
+    """Put a :class:`CatalogueStack` into a glue data collection (the catalogue only if it is
+    not there yet); with ``survey`` images (Cutouts), add each as an image whose world
+    coordinates are linked to the catalogue's RA/Dec. Returns the survey Data added."""
+    if built.catalogue not in data_collection:
+        data_collection.append(built.catalogue)
+    data_collection.append(built.stack)
+    images = []
+    ra, dec = built.stack.meta[SKY_COLUMNS_META]
+    for image in survey or []:
+        data = Data(label=f"{image.name} (survey)", flux=image.image, coords=image.wcs)
+        data_collection.append(data)
+        link_positions(data_collection, built.catalogue, data, ra=ra, dec=dec)
+        images.append(data)
+    return images
+
+
+def catalogue_of(stack, data_collection):
+    """The catalogue in ``data_collection`` that a stack made here belongs to (None if absent)."""
+    uuid = stack.meta.get(CATALOGUE_META)
+    return next((data for data in data_collection if data.uuid == uuid), None)
+
+
+def is_catalogue_stack(data):
+    """Whether ``data`` is a cutout stack made by :func:`catalogue_stack`."""
+    return WCS_META in getattr(data, "meta", {}) and data.ndim == 3
