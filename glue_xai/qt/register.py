@@ -16,3 +16,7 @@ def register_with_glue():
 
     if SpectrumSaliencyViewer not in qt_client.members:
         qt_client.add(SpectrumSaliencyViewer)
+
+    from glue_xai.qt.catalogue_actions import register_catalogue_actions
+
+    register_catalogue_actions()
