@@ -38,6 +38,12 @@ def weights_tag(model_name="mirabest-fr"):
     return hashlib.sha1(weights.read_bytes()).hexdigest()[:10]
 
 
+def wcs_scale(cutout):
+    from glue_xai.explain.api import pixel_scale_from_wcs
+
+    return pixel_scale_from_wcs(cutout.wcs)
+
+
 def _load_cache():
     if not CACHE.exists():
         return {}
@@ -48,14 +54,15 @@ def _load_cache():
 def compute_maps(cutouts, methods=METHODS, seed=0, verbose=True):
     """{method: (N, 150, 150) float32 model-grid maps, explaining the predicted class
     (NaN for sources a subsampled method skipped)} plus ``"predict"``: (N, 2) class
-    probabilities; cached per method and weights."""
+    probabilities and ``"input"``: (N, 150, 150) what the model saw (background-clipped,
+    scaled); cached per method and weights."""
     import glue_xai as gx
 
     model = gx.load_model("mirabest-fr")
     tag = weights_tag()
     cache = _load_cache()
     out = {}
-    for method in ("predict",) + tuple(methods):
+    for method in ("predict", "input") + tuple(methods):
         key = f"{tag}_{method}"
         if key in cache and len(cache[key]) == len(cutouts):
             out[method] = cache[key]
@@ -63,6 +70,8 @@ def compute_maps(cutouts, methods=METHODS, seed=0, verbose=True):
         start = time.perf_counter()
         if method == "predict":
             cache[key] = np.array([model.predict_proba(c.image)[0] for c in cutouts], dtype=np.float32)
+        elif method == "input":
+            cache[key] = np.stack([model.prepare(c.image, wcs_scale(c))[0][0] for c in cutouts]).astype(np.float32)
         else:
             options = METHOD_OPTIONS.get(method, {})
             every = EVERY.get(method, 1)
@@ -73,7 +82,10 @@ def compute_maps(cutouts, methods=METHODS, seed=0, verbose=True):
             cache[key] = maps
         out[method] = cache[key]
         CACHE.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(CACHE, **cache)
+        # Write then rename, so a reader never sees a half-written cache.
+        partial = CACHE.with_name(CACHE.stem + ".partial.npz")
+        np.savez_compressed(partial, **cache)
+        partial.replace(CACHE)
         if verbose:
             print(f"{method}: {time.perf_counter() - start:.0f} s for {len(cutouts)} sources", flush=True)
     return out

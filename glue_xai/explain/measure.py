@@ -57,7 +57,7 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
                    beam_arcsec=FIRST_BEAM_ARCSEC, smooth_arcsec=None, centre=None, k_sigma=3.0,
                    min_fraction=0.05, max_area_fraction=0.05, max_components=4, n_levels=40,
                    centre_radius_arcsec=None, link_arcsec=None, min_peak_separation_arcsec=None,
-                   max_distance_arcsec=None):
+                   max_distance_arcsec=None, support=None):
     """Measure the salient region of a relevance ``map`` (H, W) around the source centre.
 
     The map is made non-negative (``sign``), smoothed by a Gaussian of ``smooth_arcsec``
@@ -127,7 +127,8 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
                         2 * beam_arcsec if link_arcsec is None else link_arcsec,
                         2 * beam_arcsec if min_peak_separation_arcsec is None else min_peak_separation_arcsec,
                         max_distance_arcsec)
-    filled = np.where(valid, values, -np.inf)
+    allowed = valid if support is None else valid & _support(support, relevance.shape)
+    filled = np.where(allowed, values, -np.inf)
     if threshold is not None:
         mask, n = geometry.group_mask(filled >= threshold, filled)
         return describe_region(values, mask, n, geometry, wcs, threshold, "given", valid)
@@ -152,6 +153,15 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
     rule = (f"adaptive: no level gave a compact, coherent region clear of the edge; the highest "
             f"with a region near the centre was used ({level / peak:.3f} x peak)")
     return describe_region(values, mask, n, geometry, wcs, level, rule, valid)
+
+
+def _support(support, shape):
+    support = np.asarray(support, dtype=bool)
+    if support.shape != shape:
+        raise ValueError(f"support has shape {support.shape} but the map has {shape}")
+    if not support.any():
+        raise ValueError("support is empty: no pixel may be salient")
+    return support
 
 
 def extent_line(result):

@@ -92,6 +92,24 @@ def sky_position(xy, wcs=None):
     return float(sky.ra.deg), float(sky.dec.deg)
 
 
+def brightest_on_each_side(values, mask, centre_xy, axis):
+    """Fanaroff & Riley's points: the brightest pixel of the region on either side of
+    the centre along ``axis`` (unit (dx, dy)), as two (x, y) positions. A one-sided
+    region gives its brightest pixel and the centre itself (the core is the other end)."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return None, None
+    along = (xs - centre_xy[0]) * axis[0] + (ys - centre_xy[1]) * axis[1]
+    ends = []
+    for side in (along < 0, along >= 0):
+        if side.any():
+            best = np.argmax(np.where(side, values[ys, xs], -np.inf))
+            ends.append((float(xs[best]), float(ys[best])))
+    if len(ends) == 1:
+        ends.append((float(centre_xy[0]), float(centre_xy[1])))
+    return ends[0], ends[1]
+
+
 def local_peaks(values, mask, size_px):
     """Local maxima of ``values`` inside ``mask`` (within a ``size_px`` box), strongest
     first, as an (n, 2) array of (x, y) pixel positions and their values."""

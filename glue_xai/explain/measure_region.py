@@ -8,7 +8,7 @@ exactly the same geometry and can be compared column by column.
 import numpy as np
 from scipy import ndimage
 
-from glue_xai.explain.measure_geometry import (axis_line, farthest_pair, position_angle_deg, separation_arcsec, sky_position,
+from glue_xai.explain.measure_geometry import (axis_line, brightest_on_each_side, farthest_pair, principal_axis, position_angle_deg, separation_arcsec, sky_position,
                                                two_strongest_peaks)
 from glue_xai.explain.measure_regions import regions, source_group
 
@@ -100,8 +100,10 @@ def describe_region(values, mask, n_components, geometry, wcs, threshold, thresh
         raise ValueError("nothing is above the threshold near the source centre")
     (start, end), _ = farthest_pair(mask)
     extent = separation_arcsec(start, end, wcs, geometry.scale)
-    first, second = two_strongest_peaks(np.where(mask, values, -np.inf), mask,
-                                        geometry.min_peak_separation_px, geometry.beam_px)
+    inside = np.where(mask, values, -np.inf)
+    first, second = two_strongest_peaks(inside, mask, geometry.min_peak_separation_px, geometry.beam_px)
+    fr_points = brightest_on_each_side(inside, mask, geometry.centre, principal_axis(mask))
+    fr_separation = separation_arcsec(*fr_points, wcs, geometry.scale)
     peak_separation = 0.0 if second is None else separation_arcsec(first, second, wcs, geometry.scale)
     centre_xy = ((start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0)
     line = axis_line(mask, start, end)
@@ -116,7 +118,9 @@ def describe_region(values, mask, n_components, geometry, wcs, threshold, thresh
         "n_components": int(n_components),
         "peak_separation_arcsec": peak_separation,
         "peaks_xy": (first, second),
-        "fr_ratio": peak_separation / extent if extent > 0 else 0.0,
+        "fr_separation_arcsec": fr_separation,
+        "fr_points_xy": fr_points,
+        "fr_ratio": fr_separation / extent if extent > 0 else 0.0,
         "threshold": float(threshold),
         "threshold_rule": threshold_rule,
         "line_xy": line,
