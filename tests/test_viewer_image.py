@@ -79,6 +79,15 @@ def expected_overlay(model, image, wcs, roi, method, **options):
     return overlay, direct
 
 
+def assert_same_map(actual, expected):
+    """Equal up to float32 rounding: the worker thread's torch may use another thread count,
+    which changes the order of float32 sums (relative differences ~1e-5)."""
+    peak = np.nanmax(np.abs(expected))
+    assert peak > 0
+    np.testing.assert_array_equal(np.isnan(actual), np.isnan(expected))
+    np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-5 * peak, equal_nan=True)
+
+
 def test_viewer_is_registered_with_glue():
     from glue.config import qt_client
 
@@ -96,7 +105,7 @@ def test_rectangle_overlay_is_saliency_of_the_pixels_under_it(app, qtbot, fri, r
     draw(app, data, roi)
     artist = wait_for_overlay(qtbot, viewer)
     expected, direct = expected_overlay(reference_model, fri.image, fri.wcs, roi, "saliency")
-    np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, equal_nan=True)
+    assert_same_map(artist.overlay_array(), expected)
     assert np.nanmax(expected) > 0
     assert artist.explanation.target_name == direct.target_name
     assert f"p = {direct.probability:.2f}" in artist.legend_text()
@@ -111,7 +120,7 @@ def test_circle_overlay_is_lime_of_the_pixels_under_it(app, qtbot, fri, referenc
     artist = wait_for_overlay(qtbot, viewer)
     expected, direct = expected_overlay(reference_model, fri.image, fri.wcs, roi, "lime", seed=3, target="FRI",
                                         n_samples=100)
-    np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, atol=1e-12, equal_nan=True)
+    assert_same_map(artist.overlay_array(), expected)
     np.testing.assert_array_equal(artist.explanation.segments, direct.segments)
     assert artist.explanation.target_name == "FRI"
     assert artist.legend_text().startswith("region: FRI  p = ")
@@ -125,13 +134,13 @@ def test_stack_explains_the_current_cutout_and_caches_each_slice(app, qtbot, mir
     draw(app, data, RectangularROI(140, 160, 140, 160))
     first = wait_for_overlay(qtbot, viewer).explanation
     direct = [gx.explain(reference_model, image, method="gradcam", fit="pad") for image in cube]
-    np.testing.assert_allclose(first.map, direct[0].map, rtol=1e-6)
+    assert_same_map(first.map, direct[0].map)
 
     viewer.state.slices = (1, 0, 0)
     artist = explanation_layer(viewer)
     qtbot.waitUntil(lambda: artist.explanation is not None and artist.region.slice_index == (1,)
                     and not viewer.busy, timeout=WAIT_MS)
-    np.testing.assert_allclose(artist.explanation.map, direct[1].map, rtol=1e-6)
+    assert_same_map(artist.explanation.map, direct[1].map)
 
     # Going back is served by the cache: the very same result, with no job queued.
     viewer.state.slices = (0, 0, 0)
@@ -153,7 +162,7 @@ def test_moving_the_region_drops_the_stale_result(app, qtbot, fri, reference_mod
     artist = wait_for_overlay(qtbot, viewer)
     assert first_job.cancelled
     expected, _ = expected_overlay(reference_model, fri.image, fri.wcs, moved, "lime", n_samples=100)
-    np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, atol=1e-12, equal_nan=True)
+    assert_same_map(artist.overlay_array(), expected)
 
 
 def test_cancel_button_stops_the_computation(app, qtbot, fri):
@@ -216,7 +225,7 @@ def test_a_model_file_saved_safely_is_loaded_and_used(app, qtbot, fri, tmp_path,
     draw(app, data, roi)
     artist = wait_for_overlay(qtbot, viewer)
     expected, _ = expected_overlay(reference_model, fri.image, fri.wcs, roi, "gradcam")
-    np.testing.assert_allclose(artist.overlay_array(), expected, rtol=1e-6, equal_nan=True)
+    assert_same_map(artist.overlay_array(), expected)
 
 
 def test_export_writes_the_map_with_the_image_wcs_and_a_png(app, qtbot, fri, tmp_path):
@@ -261,7 +270,7 @@ def test_session_round_trip_keeps_every_setting_and_recomputes(app, qtbot, fri, 
         for name, value in layer_settings.items():
             assert getattr(restored_artist.state, name) == value, name
         qtbot.waitUntil(lambda: restored_artist.explanation is not None and not restored.busy, timeout=WAIT_MS)
-        np.testing.assert_allclose(restored_artist.overlay_array(), original, equal_nan=True)
+        assert_same_map(restored_artist.overlay_array(), original)
     finally:
         for restored_viewer in list(restored_app.viewers[0]):
             restored_viewer.close(warn=False)

@@ -66,7 +66,19 @@ class _StatusBar(QtWidgets.QWidget):
         layout.addWidget(self.message, 1)
         layout.addWidget(self.progress)
         layout.addWidget(self.button_cancel)
+        # A status line that never changes height: a change would resize the canvas,
+        # and every resize is a full redraw of the image on the GUI thread.
+        for widget in (self.progress, self.button_cancel):
+            policy = widget.sizePolicy()
+            policy.setRetainSizeWhenHidden(True)
+            widget.setSizePolicy(policy)
+        self.setFixedHeight(2 * self.message.fontMetrics().lineSpacing() + 10)
         self.show_busy(False)
+
+    def set_message(self, text):
+        """Show ``text`` (the whole of it in the tooltip, should it not fit in two lines)."""
+        self.message.setText(text)
+        self.message.setToolTip(text)
 
     def show_busy(self, busy):
         self.progress.setVisible(busy)
@@ -241,7 +253,7 @@ class XAIImageViewer(ImageViewer):
     def _show_status(self):
         messages = [f"{artist.layer.label}: {artist.message}" for artist in self.explanation_layers()
                     if getattr(artist, "message", "")]
-        self.status.message.setText("\n".join(messages))
+        self.status.set_message("\n".join(messages))
         self.status.show_busy(self.busy)
 
     @property
@@ -262,7 +274,7 @@ class XAIImageViewer(ImageViewer):
         try:
             self.model_store.get(path)
         except Exception as error:  # the loader's message says why (pickled code, wrong architecture...)
-            self.status.message.setText(f"Could not load model {Path(path).name}: {error}")
+            self.status.set_message(f"Could not load model {Path(path).name}: {error}")
             return False
         self.state.model_file = path
         self.state.model = path
@@ -280,13 +292,13 @@ class XAIImageViewer(ImageViewer):
         ) + self.explanation_layers()
         shown = [artist for artist in artists if artist.explanation is not None]
         if not shown:
-            self.status.message.setText("Nothing to export: no explanation is shown yet")
+            self.status.set_message("Nothing to export: no explanation is shown yet")
             return None
         fits_path = Path(fits_path)
         png_path = fits_path.with_suffix(".png")
         shown[0].explanation.to_fits(fits_path, overwrite=True)
         self.figure.savefig(png_path, dpi=150)
-        self.status.message.setText(f"Exported {fits_path.name} and {png_path.name}")
+        self.status.set_message(f"Exported {fits_path.name} and {png_path.name}")
         return fits_path, png_path
 
     # --- sessions and closing ---------------------------------------------------------------

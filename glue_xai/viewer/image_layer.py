@@ -12,14 +12,14 @@ from matplotlib import colormaps
 
 from glue_xai.viewer.image_state import METHOD_LABELS, XAIExplanationLayerState, is_signed
 
-__all__ = ["XAIExplanationLayerArtist", "heatmap_rgba", "robust_peak", "top_superpixels"]
+__all__ = ["XAIExplanationLayerArtist", "heatmap_rgba", "inner_edges", "outline_rgba", "robust_peak", "top_superpixels"]
 
 STYLE_SETTINGS = ("opacity", "show_heatmap", "signed_cmap", "magnitude_cmap", "show_contours",
                   "contour_percentiles", "show_boundaries", "top_k", "show_legend", "visible", "zorder", "color")
 # Colours that stay readable over both a diverging and a sequential heat map.
 POSITIVE_OUTLINE = "gold"
 NEGATIVE_OUTLINE = "cyan"
-BOUNDARY_SUPERSAMPLING = 4
+OUTLINE_SUPERSAMPLING = 4
 SIGNED_COLOUR_START = 1 / 3
 LEGEND_ROW_HEIGHT = 0.09  # axes fraction per legend box (two lines of 8 pt text)
 
@@ -67,6 +67,60 @@ def top_superpixels(weights, k):
     positive = [int(i) for i in order[::-1][:k] if weights[i] > 0]
     negative = [int(i) for i in order[:k] if weights[i] < 0]
     return positive, negative
+
+
+def inner_edges(labels, width):
+    """Samples less than ``width`` samples from a sample with another label, on each side."""
+    edges = np.zeros(labels.shape, dtype=bool)
+    for shift in range(1, width + 1):
+        for axis in (0, 1):
+            ahead = [slice(None), slice(None)]
+            behind = [slice(None), slice(None)]
+            ahead[axis], behind[axis] = slice(shift, None), slice(None, -shift)
+            differs = labels[tuple(ahead)] != labels[tuple(behind)]
+            edges[tuple(ahead)] |= differs
+            edges[tuple(behind)] |= differs
+    return edges
+
+
+def outline_rgba(inside=None, segments=None, region_colour=(1, 1, 1, 1), boundaries=True, positive=(),
+                 negative=(), max_size=1200):
+    """Region outline, superpixel boundaries and top superpixels as one RGBA (uint8) image.
+
+    ``inside`` (region mask) and ``segments`` (superpixel labels, -1 for none) share one
+    (h, w) grid. The image is on a grid up to 4x finer (at most ``max_size`` samples
+    across), so lines stay thin when zoomed in: boundaries are a quarter of a pixel on
+    each side of the edge, outlines half a pixel inside the outlined area.
+    """
+    grid = inside if inside is not None else segments
+    fine = int(np.clip(max_size // max(grid.shape), 1, OUTLINE_SUPERSAMPLING))
+
+    def sample(array):
+        return np.repeat(np.repeat(array, fine, axis=0), fine, axis=1)
+
+    # One code per sample, turned into colours in one lookup at the end (assigning RGBA
+    # tuples through boolean masks is several times slower).
+    palette = np.array([(0, 0, 0, 0), (255, 255, 255, 128), _rgba255(POSITIVE_OUTLINE),
+                        _rgba255(NEGATIVE_OUTLINE), _rgba255(region_colour)], dtype=np.uint8)
+    codes = np.zeros((grid.shape[0] * fine, grid.shape[1] * fine), dtype=np.uint8)
+    if segments is not None:
+        labels = sample(segments)
+        if boundaries:
+            codes[inner_edges(labels, 1) & (labels >= 0)] = 1
+        if len(positive) or len(negative):
+            thick = inner_edges(labels, 2)
+            codes[thick & np.isin(labels, positive)] = 2
+            codes[thick & np.isin(labels, negative)] = 3
+    if inside is not None:
+        mask = sample(inside)
+        codes[inner_edges(mask, 2) & mask] = 4
+    return palette[codes]
+
+
+def _rgba255(colour):
+    from matplotlib.colors import to_rgba
+
+    return tuple(int(round(255 * c)) for c in to_rgba(colour))
 
 
 class XAIExplanationLayerArtist(BaseImageLayerArtist):
@@ -124,19 +178,21 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
     # --- drawing ------------------------------------------------------------------------
     @defer_draw
     def _draw(self):
+        had_drawn = bool(self.mpl_artists)
         self.clear()
-        if self.explanation is not None and self.state.visible:
-            self._draw_region_outline()
-            if self.state.show_heatmap:
-                self._draw_heatmap()
-            if self.state.show_contours:
-                self._draw_contours()
-            if self.explanation.segments is not None:
-                self._draw_superpixels()
-            if self.state.show_legend:
-                self._draw_legend()
-            for artist in self.mpl_artists:
-                artist.set_zorder(self.state.zorder + artist.get_zorder() * 1e-3)
+        if self.explanation is None or not self.state.visible:
+            if had_drawn:  # a redraw of the whole image is costly: only when something went away
+                self.redraw()
+            return
+        if self.state.show_heatmap:
+            self._draw_heatmap()
+        if self.state.show_contours:
+            self._draw_contours()
+        self._draw_outlines()
+        if self.state.show_legend:
+            self._draw_legend()
+        for artist in self.mpl_artists:
+            artist.set_zorder(self.state.zorder + artist.get_zorder() * 1e-3)
         self.redraw()
 
     def _box_grid(self):
@@ -149,16 +205,6 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         if values.shape[0] < 2 or values.shape[1] < 2 or np.nanmin(values) == np.nanmax(values):
             return
         self.mpl_artists.append(self.axes.contour(xs, ys, values, levels=levels, **style))
-
-    def _draw_region_outline(self):
-        if self.region.is_stack:
-            return
-        # A one-pixel empty border, so a region filling its whole box (a rectangle) is outlined too.
-        inside = np.pad(self.region.inside.astype(float), 1)
-        y0, y1, x0, x1 = self.region.box
-        self.mpl_artists.append(self.axes.contour(np.arange(x0 - 1, x1 + 1), np.arange(y0 - 1, y1 + 1), inside,
-                                                  levels=[0.5], colors=[self.state.color], linewidths=1.2))
-        self.mpl_artists[-1].set_zorder(4)
 
     def _draw_heatmap(self):
         method = self.explanation.method
@@ -183,27 +229,27 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         else:
             self._add_contour(relevance, levels, colors=["white"], linewidths=1.0, zorder=2)
 
-    def _draw_superpixels(self):
-        from skimage.segmentation import find_boundaries
+    def _draw_outlines(self):
+        """Region outline, superpixel boundaries and top-k superpixels, as one image.
 
+        One image rather than a contour set per outline: every redraw of the canvas runs
+        on the GUI thread, and one image costs little however many outlines it holds.
+        Drawn on the box grown by one pixel, so the edge of a rectangle shows too.
+        """
         segments = self.explanation.segments
-        _, _, extent = self._box_grid()
-        if self.state.show_boundaries:
-            # Boundaries found on a 4x finer grid are a quarter of a pixel wide: thin lines
-            # that leave the image between them visible even when zoomed in.
-            fine = np.repeat(np.repeat(segments, BOUNDARY_SUPERSAMPLING, axis=0), BOUNDARY_SUPERSAMPLING, axis=1)
-            edges = find_boundaries(fine, mode="inner") & (fine >= 0)
-            rgba = np.zeros(fine.shape + (4,))
-            rgba[edges] = (1.0, 1.0, 1.0, 0.5)
-            image = self.axes.imshow(rgba, extent=extent, origin="lower", interpolation="nearest", aspect="auto")
-            image.set_zorder(2)
-            self.mpl_artists.append(image)
-        if self.explanation.weights is not None and self.state.top_k > 0:
+        inside = None if self.region.is_stack else np.pad(self.region.inside, 1)
+        padded = None if segments is None else np.pad(segments, 1, constant_values=-1)
+        if inside is None and padded is None:
+            return
+        positive = negative = ()
+        if padded is not None and self.explanation.weights is not None and self.state.top_k > 0:
             positive, negative = top_superpixels(self.explanation.weights, int(self.state.top_k))
-            for labels, colour, style in ((positive, POSITIVE_OUTLINE, "solid"), (negative, NEGATIVE_OUTLINE, "dashed")):
-                for label in labels:
-                    self._add_contour((segments == label).astype(float), [0.5], colors=[colour],
-                                      linewidths=1.6, linestyles=style, zorder=3)
+        rgba = outline_rgba(inside, padded, self.state.color, self.state.show_boundaries, positive, negative)
+        y0, y1, x0, x1 = self.region.box
+        image = self.axes.imshow(rgba, extent=(x0 - 1.5, x1 + 0.5, y0 - 1.5, y1 + 0.5), origin="lower",
+                                 interpolation="nearest", aspect="auto")
+        image.set_zorder(3)
+        self.mpl_artists.append(image)
 
     def legend_text(self):
         """Class, probability and method, and the prediction when another class is explained."""
