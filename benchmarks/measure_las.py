@@ -183,6 +183,51 @@ def ratio_plot(fr_class, results, path):
     plt.close(fig)
 
 
+def example_plot(table, cutouts, maps, method, path, per_class=3):
+    """A few sources: the image with the flux baseline's region and line, and the
+    ``method`` map with its salient region, extent line and Fanaroff-Riley points."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    las = np.asarray(table["las_arcsec"], dtype=float)
+    fr_class = np.asarray(table["fr_class"]).astype(str)
+    # The first confidently classified standard sources of each class between 40" and 160".
+    chosen = [i for cls in ("FRI", "FRII") for i in np.flatnonzero(
+        (fr_class == cls) & (np.asarray(table["confidence"]) == "confident")
+        & (np.asarray(table["morphology"]) == "standard") & (las > 40) & (las < 160))[:per_class]]
+    fig, axes = plt.subplots(2, len(chosen), figsize=(2.6 * len(chosen), 5.4))
+    for col, i in enumerate(chosen):
+        image, wcs = model_field(cutouts[i])
+        flux = flux_extent(image, wcs=wcs)
+        salient = salient_extent(maps[method][i], pixel_scale_arcsec=MODEL_PIXEL_ARCSEC)
+        ax = axes[0, col]
+        ax.imshow(np.arcsinh(image / flux["threshold"]), origin="lower", cmap="gray_r", vmin=0, vmax=6)
+        ax.contour(flux["mask"], [0.5], colors="tab:blue", linewidths=0.7)
+        ax.contour(salient["mask"], [0.5], colors="tab:red", linewidths=0.7)
+        (x0, y0), (x1, y1) = flux["line_xy"]
+        ax.plot([x0, x1], [y0, y1], color="tab:blue", lw=1.2)
+        ax.set_title(f"{fr_class[i]} LAS {las[i]:.0f}\"\nflux {flux['extent_arcsec']:.0f}\" PA {flux['pa_deg']:.0f}",
+                     fontsize=8)
+        ax = axes[1, col]
+        relevance = np.maximum(maps[method][i], 0)
+        ax.imshow(relevance, origin="lower", cmap="magma", vmax=np.percentile(relevance[relevance > 0], 99))
+        ax.contour(salient["mask"], [0.5], colors="w", linewidths=0.7)
+        (x0, y0), (x1, y1) = salient["line_xy"]
+        ax.plot([x0, x1], [y0, y1], color="tab:cyan", lw=1.2)
+        points = [p for p in salient["fr_points_xy"] if p is not None]
+        ax.plot([p[0] for p in points], [p[1] for p in points], "o", mfc="none", mec="lime", ms=7)
+        ax.set_title(f"{method}: {salient['extent_arcsec']:.0f}\" PA {salient['pa_deg']:.0f}\n"
+                     f"FR ratio {salient['fr_ratio']:.2f}", fontsize=8)
+        for ax in axes[:, col]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
 def run(methods=METHODS, plots=True, **options):
     """Compute (or load) the maps, measure, print the table and draw the figures."""
     start = time.perf_counter()
@@ -204,6 +249,8 @@ def run(methods=METHODS, plots=True, **options):
         IMAGES.mkdir(parents=True, exist_ok=True)
         scatter_plots(las, fr_class, results, IMAGES / "measure_scatter.png")
         ratio_plot(fr_class, results, IMAGES / "measure_fr_ratio.png")
+        if "integrated_gradients" in maps:
+            example_plot(table, cutouts, maps, "integrated_gradients", IMAGES / "measure_examples.png")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return las, fr_class, results, rows
 

@@ -9,12 +9,13 @@ plain threshold then measures the distance between two galaxies. The rule here:
    none does (an FR-II whose core is too faint to show) the region nearest the centre;
 3. regions close to the group (gap at most ``link_px``) join it: a lobe broken up by
    the threshold stays one source;
-4. a region on the *opposite side* of the centre from a group member joins it too (its
-   direction within ``opposite_deg`` of the reverse direction, its distance within a
-   factor ``distance_ratio``), and so do two outlying regions opposite each other: the
-   two lobes of a double source, with or without a core between them. A neighbour off
-   to one side satisfies neither 3 nor 4 (two neighbours facing each other across the
-   source would, which is rare and the price of finding coreless doubles).
+4. a region on the *opposite side* of the centre from a group member that reaches out
+   from the centre joins it too (directions to their farthest pixels within
+   ``opposite_deg`` of reversed, distances within a factor ``distance_ratio``), and so
+   do two outlying regions opposite each other: the two lobes of a double source, with
+   or without a core (or a one-sided jet) between them. A neighbour off to one side
+   satisfies neither 3 nor 4 (two neighbours facing each other across the source would,
+   which is rare and the price of finding coreless doubles).
 """
 import numpy as np
 from scipy import ndimage
@@ -46,8 +47,11 @@ def _region_stats(labels, n, centre_xy):
         ys = ys + slc[0].start
         points = np.column_stack([xs, ys]).astype(float)
         offsets = points - centre_xy
-        stats.append({"points": points, "tree": cKDTree(points), "offset": offsets.mean(axis=0),
-                      "nearest": float(np.hypot(*offsets.T).min())})
+        distances = np.hypot(*offsets.T)
+        # "reach": the offset of the region's farthest pixel, i.e. which way it extends
+        # from the centre (a core with a one-sided jet points along the jet).
+        stats.append({"points": points, "tree": cKDTree(points), "reach": offsets[np.argmax(distances)],
+                      "nearest": float(distances.min())})
     return stats
 
 
@@ -82,9 +86,11 @@ def source_group(labels, n, centre_xy, centre_radius_px, link_px, opposite_deg=3
     if not group:
         group = [min(allowed, key=lambda i: stats[i]["nearest"])]
     outlying = [i for i in allowed if stats[i]["nearest"] > centre_radius_px]
+    # Regions reaching well beyond the centre can have a counterpart on the other side.
+    extended = [i for i in allowed if np.hypot(*stats[i]["reach"]) > 2 * centre_radius_px]
 
     def opposite(i, j):
-        return _opposite(stats[i]["offset"], stats[j]["offset"], opposite_deg, distance_ratio)
+        return _opposite(stats[i]["reach"], stats[j]["reach"], opposite_deg, distance_ratio)
 
     changed = True
     while changed:
@@ -93,7 +99,7 @@ def source_group(labels, n, centre_xy, centre_radius_px, link_px, opposite_deg=3
             if j in group:
                 continue
             near = any(_gap(stats[i], stats[j]) <= link_px for i in group)
-            paired = j in outlying and any(opposite(i, j) for i in outlying if i != j)
+            paired = j in outlying and any(opposite(i, j) for i in extended if i != j)
             if near or paired:
                 group.append(j)
                 changed = True
