@@ -13,9 +13,12 @@ Protocol, per cutout (model input x, one SLIC segmentation shared by all three):
    package's default hide colour (each superpixel's mean) its maps score worse on a
    deletion curve that hides pixels with empty sky; ``--hide-color mean`` measures that.
 2. Ours: a ladder of budgets, cheapest first. A rung *reaches equal quality* when, over
-   seeds 0, 1, 2, the median deletion area is at most the reference's and the worst is
-   within ``--slack`` of it (stable across seeds). Its time is the median wall time of
-   one explanation at that rung. Rungs are tried until one qualifies.
+   seeds 0, 1, 2, the median deletion area is at most the reference's plus
+   ``--tolerance`` (0.005: differences below that are the metric's own noise; the same
+   method at 1000 samples differs by ~0.0003 between seeds) and the worst is within
+   ``--slack`` (0.02) of the reference (stable across seeds). Its time is the median
+   wall time of one explanation at that rung. Rungs are tried until one qualifies; a
+   rung stops at the first seed worse than the reference plus the slack.
 
 Deletion areas use :func:`glue_xai.explain.metrics.deletion_curve` (noise substrate,
 20 steps, fixed tie-break seed) on the model's input grid. Times are whole-explanation
@@ -30,7 +33,7 @@ import warnings
 import numpy as np
 
 LIME_LADDER = (25, 50, 100, 200, 400, 1000)
-ELIME_LADDER = ((8, 6), (12, 8), (16, 10), (24, 16), (32, 40))
+ELIME_LADDER = ((8, 6), (16, 10), (32, 20))
 SEEDS = (0, 1, 2)
 
 
@@ -74,7 +77,7 @@ def timed(function, *args, **kwargs):
     return out, time.perf_counter() - start
 
 
-def ladder_time(run, ladder, reference, slack, deletion):
+def ladder_time(run, ladder, reference, tolerance, slack, deletion):
     """First rung of ``ladder`` reaching the reference quality: (rung, time, areas, reached)."""
     for rung in ladder:
         times, areas = [], []
@@ -82,7 +85,9 @@ def ladder_time(run, ladder, reference, slack, deletion):
             relevance, seconds = timed(run, rung, seed)
             times.append(seconds)
             areas.append(deletion(relevance))
-        if np.median(areas) <= reference and max(areas) <= reference + slack:
+            if areas[-1] > reference + slack:
+                break
+        if len(areas) == len(SEEDS) and np.median(areas) <= reference + tolerance:
             return rung, float(np.median(times)), areas, True
     return rung, float(np.median(times)), areas, False
 
@@ -90,6 +95,7 @@ def ladder_time(run, ladder, reference, slack, deletion):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--images", type=int, default=20)
+    parser.add_argument("--tolerance", type=float, default=0.005)
     parser.add_argument("--slack", type=float, default=0.02)
     parser.add_argument("--hide-color", choices=("zero", "mean"), default="zero")
     args = parser.parse_args()
@@ -115,11 +121,11 @@ def main():
         reference = deletion(reference_map)
         lime_rung, t_lime, lime_areas, lime_ok = ladder_time(
             lambda n, s: lime(model, x, target, seed=s, n_samples=n, segments=segments)["map"],
-            LIME_LADDER, reference, args.slack, deletion)
+            LIME_LADDER, reference, args.tolerance, args.slack, deletion)
         elime_rung, t_elime, elime_areas, elime_ok = ladder_time(
             lambda pg, s: elime(model, x, target, seed=s, population=pg[0], generations=pg[1],
                                 segments=segments)["map"],
-            ELIME_LADDER, reference, args.slack, deletion)
+            ELIME_LADDER, reference, args.tolerance, args.slack, deletion)
         rows.append(dict(name=name, target=target, t_package=t_package, reference=reference,
                          lime_rung=lime_rung, t_lime=t_lime, lime_area=float(np.median(lime_areas)), lime_ok=lime_ok,
                          elime_rung=elime_rung, t_elime=t_elime, elime_area=float(np.median(elime_areas)),

@@ -58,7 +58,8 @@ def method_settings(explanation, method=None, options=None):
     accepted = method_options(method)
     settings = {}
     if is_explanation(explanation) and explanation.method == method:
-        settings = {k: v for k, v in explanation.params.items() if k in accepted and k not in ("seed", "segments", "masks")}
+        settings = {k: v for k, v in explanation.params.items()
+                    if k in accepted and k not in ("seed", "segments", "masks")}
     settings.update(options or {})
     settings.pop("seed", None)  # the metric decides the seed of each run
     unknown = sorted(set(settings) - set(accepted))
