@@ -27,6 +27,7 @@ def test_flux_extent_recovers_size_and_angle(sources, case):
     assert result["extent_arcsec"] == pytest.approx(source.las_arcsec, rel=0.10)
     assert angle_difference(result["pa_deg"], source.position_angle_deg) <= 10.0
     assert result["n_components"] >= 1
+    assert 0.0 <= result["fr_ratio"] <= 1.0
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -59,8 +60,8 @@ def test_fr_ratio_separates_hotspots_from_inner_jets():
                                smooth_arcsec=0)
         assert ends["n_components"] == 2
         assert ends["peak_separation_arcsec"] == pytest.approx(frii.params["half_length_arcsec"] * 2, rel=0.05)
-        assert ends["fr_ratio"] > 0.8
-        assert inner["fr_ratio"] < 0.5
+        assert 0.8 < ends["fr_ratio"] <= 1.0
+        assert 0.0 <= inner["fr_ratio"] < 0.5
 
 
 def test_neighbour_does_not_inflate_the_extent():
@@ -156,3 +157,10 @@ def test_measurement_columns_from_an_explanation():
     assert columns["saliency_method"] == "gradcam"
     with pytest.raises(ValueError, match="pass the image that was explained"):
         measurement_columns(explanation, source.image[:100], source.wcs)
+
+
+def test_fanaroff_riley_ratio_of_the_flux_separates_the_classes(sources):
+    # FR's own criterion on the images: edge-brightened (FR-II) above 0.5, FR-I below.
+    for (kind, _), source in sources.items():
+        ratio = flux_extent(source.image, wcs=source.wcs)["fr_ratio"]
+        assert (ratio > 0.5) if kind == "FRII" else (ratio < 0.5), (kind, ratio)

@@ -95,7 +95,8 @@ def sky_position(xy, wcs=None):
 def brightest_on_each_side(values, mask, centre_xy, axis):
     """Fanaroff & Riley's points: the brightest pixel of the region on either side of
     the centre along ``axis`` (unit (dx, dy)), as two (x, y) positions. A one-sided
-    region gives its brightest pixel and the centre itself (the core is the other end)."""
+    region gives its brightest pixel and its pixel nearest the centre (the core end),
+    so the separation never exceeds the region's extent."""
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:
         return None, None
@@ -106,7 +107,8 @@ def brightest_on_each_side(values, mask, centre_xy, axis):
             best = np.argmax(np.where(side, values[ys, xs], -np.inf))
             ends.append((float(xs[best]), float(ys[best])))
     if len(ends) == 1:
-        ends.append((float(centre_xy[0]), float(centre_xy[1])))
+        nearest = np.argmin(np.hypot(xs - centre_xy[0], ys - centre_xy[1]))
+        ends.append((float(xs[nearest]), float(ys[nearest])))
     return ends[0], ends[1]
 
 
