@@ -201,14 +201,14 @@ def test_outlines_are_drawn_inside_each_outlined_area():
 
     from glue_xai.viewer.image_layer import NEGATIVE_OUTLINE, POSITIVE_OUTLINE, outline_rgba
 
-    inside = np.pad(np.ones((4, 4), dtype=bool), 1)  # a rectangle filling its box, grown by one pixel
-    segments = np.pad(np.repeat([[0, 0, 1, 1]], 4, axis=0), 1, constant_values=-1)  # two superpixels
+    inside = np.pad(np.ones((4, 6), dtype=bool), 1)  # a rectangle filling its box, grown by one pixel
+    segments = np.pad(np.repeat([[0, 0, 0, 1, 1, 1]], 4, axis=0), 1, constant_values=-1)  # two superpixels
     rgba = outline_rgba(inside, segments, region_colour="red", boundaries=False, positive=[1], negative=[0])
-    assert rgba.shape == (24, 24, 4)  # 4 samples per pixel
+    assert rgba.shape == (12, 16, 4)  # 2 samples per pixel
     red = np.array(to_rgba("red")) * 255
-    np.testing.assert_allclose(rgba[4:6, 4:20].reshape(-1, 4), np.tile(red, (32, 1)))  # lower edge, 2 samples wide
-    assert (rgba[:4, :, 3] == 0).all() and (rgba[:, :4, 3] == 0).all()  # nothing outside the region
+    np.testing.assert_allclose(rgba[2:4, 2:14].reshape(-1, 4), np.tile(red, (24, 1)))  # lower edge, 1 pixel wide
+    assert (rgba[:2, :, 3] == 0).all() and (rgba[:, :2, 3] == 0).all()  # nothing outside the region
     # Where the two superpixels meet: the negative one's outline on its side, the positive one's on its side.
-    np.testing.assert_allclose(rgba[10, 10], np.array(to_rgba(NEGATIVE_OUTLINE)) * 255, atol=0.5)
-    np.testing.assert_allclose(rgba[10, 13], np.array(to_rgba(POSITIVE_OUTLINE)) * 255, atol=0.5)
-    assert rgba[10, 8, 3] == 0  # inside superpixel 0, away from every edge
+    np.testing.assert_allclose(rgba[6, 7], np.array(to_rgba(NEGATIVE_OUTLINE)) * 255, atol=0.5)
+    np.testing.assert_allclose(rgba[6, 8], np.array(to_rgba(POSITIVE_OUTLINE)) * 255, atol=0.5)
+    assert rgba[6, 5, 3] == 0  # inside superpixel 0, away from every edge

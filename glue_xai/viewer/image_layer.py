@@ -19,7 +19,7 @@ STYLE_SETTINGS = ("opacity", "show_heatmap", "signed_cmap", "magnitude_cmap", "s
 # Colours that stay readable over both a diverging and a sequential heat map.
 POSITIVE_OUTLINE = "gold"
 NEGATIVE_OUTLINE = "cyan"
-OUTLINE_SUPERSAMPLING = 4
+OUTLINE_SUPERSAMPLING = 2
 SIGNED_COLOUR_START = 1 / 3
 LEGEND_ROW_HEIGHT = 0.09  # axes fraction per legend box (two lines of 8 pt text)
 
@@ -69,8 +69,12 @@ def top_superpixels(weights, k):
     return positive, negative
 
 
-def inner_edges(labels, width):
-    """Samples less than ``width`` samples from a sample with another label, on each side."""
+def inner_edges(labels, width, both_sides=True):
+    """Samples less than ``width`` samples from a sample with another label.
+
+    With ``both_sides`` each label gets its own band along the edge; otherwise only the
+    label above / to the right of it does (a line of ``width`` samples).
+    """
     edges = np.zeros(labels.shape, dtype=bool)
     for shift in range(1, width + 1):
         for axis in (0, 1):
@@ -79,7 +83,8 @@ def inner_edges(labels, width):
             ahead[axis], behind[axis] = slice(shift, None), slice(None, -shift)
             differs = labels[tuple(ahead)] != labels[tuple(behind)]
             edges[tuple(ahead)] |= differs
-            edges[tuple(behind)] |= differs
+            if both_sides:
+                edges[tuple(behind)] |= differs
     return edges
 
 
@@ -88,9 +93,10 @@ def outline_rgba(inside=None, segments=None, region_colour=(1, 1, 1, 1), boundar
     """Region outline, superpixel boundaries and top superpixels as one RGBA (uint8) image.
 
     ``inside`` (region mask) and ``segments`` (superpixel labels, -1 for none) share one
-    (h, w) grid. The image is on a grid up to 4x finer (at most ``max_size`` samples
-    across), so lines stay thin when zoomed in: boundaries are a quarter of a pixel on
-    each side of the edge, outlines half a pixel inside the outlined area.
+    (h, w) grid. The image is on a grid twice as fine (at most ``max_size`` samples
+    across), so lines stay thin when zoomed in: boundaries are half a pixel wide,
+    outlines a whole pixel, inside the outlined area. Finer grids cost more to draw: the
+    image is resampled on every redraw of the canvas, on the GUI thread.
     """
     grid = inside if inside is not None else segments
     fine = int(np.clip(max_size // max(grid.shape), 1, OUTLINE_SUPERSAMPLING))
@@ -106,7 +112,7 @@ def outline_rgba(inside=None, segments=None, region_colour=(1, 1, 1, 1), boundar
     if segments is not None:
         labels = sample(segments)
         if boundaries:
-            codes[inner_edges(labels, 1) & (labels >= 0)] = 1
+            codes[inner_edges(labels, 1, both_sides=False) & (labels >= 0)] = 1
         if len(positive) or len(negative):
             thick = inner_edges(labels, 2)
             codes[thick & np.isin(labels, positive)] = 2
