@@ -275,3 +275,42 @@ def test_session_round_trip_keeps_every_setting_and_recomputes(app, qtbot, fri, 
         for restored_viewer in list(restored_app.viewers[0]):
             restored_viewer.close(warn=False)
         restored_app.close()
+
+
+def test_option_panels_drive_the_state_and_recompute(app, qtbot, fri):
+    from glue_xai.qt.image_options import ExplanationStyleEditor
+
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="gradcam")
+    draw(app, data, RectangularROI(100, 200, 90, 210))
+    artist = wait_for_overlay(qtbot, viewer)
+    options = viewer.options
+    assert options.ui.tab_widget.tabText(0) == "Explanation"
+
+    options.combosel_method.setCurrentIndex(options.combosel_method.findText("LIME"))
+    assert viewer.state.method == "lime"
+    assert not options.widget_lime_samples.isHidden() and options.widget_noise_level.isHidden()
+    options.widget_lime_samples.setValue(100)
+    assert viewer.state.lime_samples == 100
+    qtbot.waitUntil(lambda: artist.explanation is not None and artist.explanation.method == "lime"
+                    and not viewer.busy, timeout=WAIT_MS)
+    targets = [options.combosel_target.itemText(i) for i in range(options.combosel_target.count())]
+    assert targets == ["predicted class", "FRI", "FRII"]
+
+    # Recompute ignores the cache: a new result object, the same numbers (same seed).
+    before = artist.explanation
+    options.button_recompute.click()
+    qtbot.waitUntil(lambda: artist.explanation is not None and artist.explanation is not before
+                    and not viewer.busy, timeout=WAIT_MS)
+    assert_same_map(artist.explanation.map, before.map)
+
+    editor = ExplanationStyleEditor(artist)
+    editor.value_opacity.setValue(30)
+    assert artist.state.opacity == pytest.approx(0.3)
+    editor.bool_show_contours.setChecked(True)
+    editor.text_contour_percentiles.setText("50, 90")
+    editor.text_contour_percentiles.editingFinished.emit()
+    assert artist.state.show_contours and artist.state.contour_levels() == [50.0, 90.0]
+    drawn_alpha = max(a.get_array()[..., 3].max() for a in artist.mpl_artists if hasattr(a, "get_array")
+                      and getattr(a.get_array(), "ndim", 0) == 3 and a.get_array().dtype != np.uint8)
+    assert drawn_alpha == pytest.approx(0.3)
