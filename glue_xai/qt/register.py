@@ -20,3 +20,7 @@ def register_with_glue():
     from glue_xai.qt.catalogue_actions import register_catalogue_actions
 
     register_catalogue_actions()
+
+    from glue_xai.qt.feature_panel import register_feature_panel
+
+    register_feature_panel()
