@@ -116,14 +116,14 @@ def table_rows(las, fr_class, results):
 
 def rst_table(rows):
     header = ["method", "size", "r FRI", "r FRII", "r all", "rho FRI", "rho FRII", "rho all",
-              "rms log all", "ratio all", "AUC", "trunc."]
+              "rms log all", "ratio all", "AUC", "n", "trunc."]
     lines = []
     for row in rows:
         lines.append([row["method"], row["quantity"],
                       *(f"{row[g]['pearson']:.2f}" for g in ("FRI", "FRII", "all")),
                       *(f"{row[g]['spearman']:.2f}" for g in ("FRI", "FRII", "all")),
                       f"{row['all']['rms_log']:.2f}", f"{row['all']['ratio']:.2f}",
-                      f"{row['auc']:.2f}", str(row["truncated"])])
+                      f"{row['auc']:.2f}", str(row["all"]["n"]), str(row["truncated"])])
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     rule = "  ".join("=" * w for w in widths)
     fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
@@ -178,7 +178,7 @@ def ratio_plot(fr_class, results, path):
     ax.set_xticks(range(len(names)), names, fontsize=8)
     ax.set_ylabel("FR ratio\n(brightest points either side) / extent", fontsize=8)
     ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 1.12), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
