@@ -18,7 +18,7 @@ def _conv_block(n_in, n_out, kernel_size=3, stride=1):
 class RadioCNN(nn.Module):
     """A small CNN for radio-galaxy cutouts (150x150 at 1.8"/px for MiraBest).
 
-    Sized for interactive explanation on a CPU (about 18 million multiply-adds per
+    Sized for interactive explanation on a CPU (about 32 million multiply-adds per
     cutout): the first convolution has stride 2, which still samples the 5.4" FIRST beam
     at 3.6"/px, and each later block halves the grid again.
 
