@@ -4,7 +4,7 @@ import sys
 import numpy as np
 import pytest
 from glue.core import Data, DataCollection
-from glue.core.roi import CircularROI, RectangularROI
+from glue.core.roi import CircularROI, PolygonalROI, RectangularROI
 from glue.core.subset import RoiSubsetState
 from glue.viewers.image.state import ImageLayerState
 
@@ -58,6 +58,16 @@ def test_region_is_the_bounding_box_of_the_subset(image_state, cutout):
     np.testing.assert_allclose(region.wcs.world_to_pixel(sky), (0, 0), atol=1e-6)
     placed = region.place(np.ones(region.pixels.shape))
     assert np.isnan(placed[:y0]).all() and (placed[y0:y1, x0:x1] == 1).all()
+
+
+def test_a_polygon_region_is_explained_through_its_bounding_box(image_state):
+    state, data, collection = image_state
+    roi = PolygonalROI(vx=[120.0, 180.0, 170.0, 125.0], vy=[110.0, 130.0, 190.0, 175.0])
+    region = region_of_subset(state, _subset(collection, data, roi))
+    yy, xx = np.mgrid[:300, :300]
+    rows, cols = np.nonzero(roi.contains(xx, yy))
+    assert region.box == (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1)
+    assert 0 < region.inside.mean() < 1  # a polygon does not fill its box
 
 
 def test_a_region_off_the_image_is_reported_not_explained(image_state):

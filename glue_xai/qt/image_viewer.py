@@ -313,4 +313,6 @@ class XAIImageViewer(ImageViewer):
         self._request_timer.stop()
         self.cancel()
         self.worker.shutdown()
+        # Results queued before the thread stopped must not reach a closed viewer.
+        self.worker.blockSignals(True)
         super().closeEvent(event)

@@ -11,6 +11,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from glue_xai.explain.api import explain, pixel_scale_from_wcs
+from glue_xai.viewer.image_region import NothingToExplain
 
 __all__ = ["Cancelled", "ExplanationSettings", "ExplanationJob", "ExplanationCache", "settings_from_state"]
 
@@ -45,6 +46,8 @@ class ExplanationSettings:
 
 def settings_from_state(viewer_state):
     """The :class:`ExplanationSettings` of an XAI image viewer's state."""
+    if not viewer_state.model:
+        raise NothingToExplain("no model is chosen (are the shipped weights installed?)")
     options = tuple(sorted(viewer_state.method_settings().items()))
     return ExplanationSettings(model_name=viewer_state.model, method=viewer_state.method,
                                target=viewer_state.explained_class, seed=int(viewer_state.seed), options=options)
