@@ -46,7 +46,8 @@ def heatmap_rgba(relevance, signed, cmap_name, opacity):
     finite = np.isfinite(relevance)
     values = np.where(finite, relevance, 0.0)
     peak = robust_peak(values)
-    strength = np.clip(np.abs(values) / peak, 0, 1)
+    # A magnitude map's few negative values (evolved LIME's tie-breaks) count as none.
+    strength = np.clip((np.abs(values) if signed else values) / peak, 0, 1)
     if signed:
         # Diverging maps are white in the middle: faint relevance would be a white haze,
         # invisible over a bright source. Its colour starts a third of the way out instead,

@@ -52,8 +52,12 @@ def available_methods():
 
 
 def is_signed(method):
-    """Whether a method's maps are signed (diverging colour map) or magnitudes."""
-    return method in SIGNED_METHODS or method == "elime"
+    """Whether a method's maps are signed (diverging colour map) or magnitudes.
+
+    As :data:`glue_xai.explain.SIGNED_METHODS` says: evolved LIME's map is how often a
+    superpixel is in the elite, a magnitude, unlike LIME's signed weights.
+    """
+    return method in SIGNED_METHODS
 
 
 class XAIImageViewerState(ImageViewerState):
