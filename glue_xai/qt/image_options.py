@@ -69,9 +69,9 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
             "lime_samples": ("Samples", _spin(10, 100000, 100)),
             "segmentation": ("Superpixels", QtWidgets.QComboBox()),
             "n_segments": ("Number of superpixels", _spin(2, 2000, 8)),
-            "segment_scale": ("Segmentation scale (0 = default)", _double_spin(0, 1000, 0.05, 3)),
+            "segment_scale": ("Scale (0 = default)", _double_spin(0, 1000, 0.05, 3)),
             "smoothgrad_samples": ("Noisy copies", _spin(1, 1000, 5)),
-            "noise_level": ("Noise level (fraction of range)", _double_spin(0, 1, 0.01, 3)),
+            "noise_level": ("Noise (× data range)", _double_spin(0, 1, 0.01, 3)),
             "ig_steps": ("Steps", _spin(1, 1000, 8)),
         }
         for name, (label, widget) in widgets.items():
