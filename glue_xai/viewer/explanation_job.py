@@ -148,12 +148,5 @@ class ExplanationCache:
             while len(self._items) > self.max_size:
                 self._items.popitem(last=False)
 
-    def discard(self, key):
-        with self._lock:
-            self._items.pop(key, None)
-
-    def __len__(self):
-        return len(self._items)
-
     def __contains__(self, key):
         return key in self._items
