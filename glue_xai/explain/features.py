@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 
-@dataclass(frozen=True)
+# eq=False: compared by identity (arrays have no single truth value; echo compares old and new).
+@dataclass(frozen=True, eq=False)
 class FeatureExplanation:
     """The active features of one image and what each contributes.
 
@@ -57,7 +58,8 @@ def sfnet_module(model):
 def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit="crop"):
     """The active features of ``model`` (an SFNet Classifier) on ``image``, in its own pixels.
 
-    ``target``: class name or index (default: the predicted class; output 0 for regression).
+    ``target``: class name or index (default: the predicted class); for a regression SFNet
+    (``task="regression"``) the card's ``classes`` name its outputs and the default is the first.
     """
     import torch
     import torch.nn.functional as F
@@ -73,7 +75,7 @@ def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit=
     classification = getattr(module, "task", "classification") == "classification"
     if target is None:
         target = int(outputs.argmax()) if classification else 0
-    elif classification:
+    else:
         target = model.class_index(target)
     active = torch.nonzero(sparse).flatten()
     weights = module.head.weight[target].detach()
@@ -85,7 +87,7 @@ def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit=
         maps=np.stack([placement.to_input(model_maps[j].numpy()) for j in active]) if len(active)
         else np.zeros((0, *placement.input_size)),
         bias=float(module.head.bias.detach()[target]), output=float(outputs[target]), target=int(target),
-        target_name=model.classes[target] if classification else f"output {target}",
+        target_name=model.classes[target],
         probability=float(torch.softmax(outputs, 0)[target]) if classification else None)
 
 

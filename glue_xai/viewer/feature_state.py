@@ -5,7 +5,7 @@ test can drive it without a screen. Changing the image or the model recomputes t
 :class:`~glue_xai.explain.features.FeatureExplanation`; the feature choices are the
 features active for that image, strongest contribution first.
 """
-from echo import CallbackProperty, SelectionCallbackProperty
+from echo import CallbackProperty, SelectionCallbackProperty, delay_callback
 from glue.core.data_combo_helper import DataCollectionComboHelper
 from glue.core.state_objects import State
 
@@ -72,7 +72,8 @@ class FeaturePanelState(State):
                                                pixel_scale_arcsec=pixel_scale)
             except (ValueError, TypeError, OSError) as err:
                 message = str(err)
-        # Choices first, so listeners of ``explanation`` find a valid ``feature``.
-        FeaturePanelState.feature.set_choices(self, [] if explanation is None else explanation.features.tolist())
-        self.message = message
-        self.explanation = explanation
+        # Listeners are told only once all three agree: a feature always belongs to the explanation.
+        with delay_callback(self, "feature", "message", "explanation"):
+            FeaturePanelState.feature.set_choices(self, [] if explanation is None else explanation.features.tolist())
+            self.message = message
+            self.explanation = explanation
