@@ -152,6 +152,10 @@ def print_table(rows, wall):
     print(f"our elime          {med['t_elime']:14.3f}  {med['elime_area']:20.3f}  "
           f"{sum(r['elime_ok'] for r in rows):>9d} of {len(rows):<3d}  {np.median(ratios_elime):15.1f}")
     print("=================  ==============  ====================  ===============  ===============")
+    reached = [ratio for ratio, r in zip(ratios_elime, rows) if r["elime_ok"]]
+    if reached:
+        print(f"elime speed-up over the images where it reached the quality: median {np.median(reached):.1f}, "
+              f"lowest {min(reached):.1f} (elsewhere its time is that of the largest budget tried)")
     rungs = [r["lime_rung"] for r in rows]
     print(f"our lime samples needed: median {np.median(rungs):.0f}, per image {rungs}")
     print(f"our elime (population, generations) needed: {[r['elime_rung'] for r in rows]}")
