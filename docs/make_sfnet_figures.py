@@ -21,7 +21,7 @@ from glue_xai.data.cutouts import read_cutout  # noqa: E402
 from glue_xai.data.mirabest import CLASSES, load_mirabest_batches  # noqa: E402
 from glue_xai.explain.features import explain_features  # noqa: E402
 from glue_xai.viewer.feature_gallery import feature_gallery  # noqa: E402
-from glue_xai.viewer.feature_overlay import display_scale  # noqa: E402
+from glue_xai.viewer.feature_overlay import display_norm  # noqa: E402
 
 IMAGES = Path(__file__).parent / "images"
 FITS = Path(__file__).resolve().parents[2] / "shared" / "data" / "mirabest" / "fits"
@@ -36,15 +36,15 @@ def field_of_view(model, image):
 
 
 def show(ax, image, overlay=None, cmap="inferno", title=""):
-    vmin, vmax = display_scale(image)
-    ax.imshow(image, origin="lower", cmap="gray", vmin=vmin, vmax=vmax)
-    if overlay is not None:
-        top = np.abs(overlay).max()
-        shown = np.ma.masked_where(np.abs(overlay) <= 0.05 * top, overlay)
-        if cmap == "RdBu_r":
-            ax.imshow(shown, origin="lower", cmap=cmap, vmin=-top, vmax=top, alpha=0.65)
-        else:
-            ax.imshow(shown, origin="lower", cmap=cmap, vmin=0, vmax=top, alpha=0.65)
+    """The image, or a map with the source outlined (contours at 10% and 50% of its peak)."""
+    if overlay is None:
+        ax.imshow(image, origin="lower", cmap="gray", norm=display_norm(image))
+    else:
+        top = np.abs(overlay).max() or 1.0
+        signed = cmap == "RdBu_r"
+        ax.imshow(overlay, origin="lower", cmap=cmap, vmin=-top if signed else 0.0, vmax=top)
+        peak = np.nanmax(image)
+        ax.contour(image, levels=[0.1 * peak, 0.5 * peak], colors="lime" if signed else "cyan", linewidths=0.6)
     ax.set_title(title, fontsize=7)
     ax.set_axis_off()
 

@@ -6,7 +6,7 @@ likes best, with where in them it fires, and name what they share.
 import numpy as np
 
 from glue_xai.explain.features import explain_features, feature_activations
-from glue_xai.viewer.feature_overlay import display_scale
+from glue_xai.viewer.feature_overlay import display_norm
 
 
 def top_activating(activations, n_per_feature=5, features=None):
@@ -41,8 +41,7 @@ def feature_gallery(model, images, labels=None, n_per_feature=5, features=None, 
         for ax, i in zip(row, best):
             image = np.asarray(images[i], dtype=np.float64)
             feature_map = explain_features(model, image, pixel_scale_arcsec=pixel_scale_arcsec).map_of(j)
-            vmin, vmax = display_scale(image)
-            ax.imshow(image, origin="lower", cmap="gray", vmin=vmin, vmax=vmax)
+            ax.imshow(image, origin="lower", cmap="gray", norm=display_norm(image))
             if feature_map.max() > 0:
                 ax.contour(feature_map, levels=feature_map.max() * np.array([0.3, 0.6, 0.9]), colors="orange",
                            linewidths=0.7, origin="lower")

@@ -6,7 +6,10 @@ class is drawn in reds, one that pushes against it in blues.
 """
 import numpy as np
 
-__all__ = ["FeatureOverlays", "contribution_lines", "decomposition_caption"]
+__all__ = ["FeatureOverlays", "contribution_lines", "decomposition_caption", "display_norm"]
+
+#: Fraction of a feature map's peak below which its overlay is transparent.
+OVERLAY_THRESHOLD = 0.3
 
 
 def contribution_lines(explanation):
@@ -21,13 +24,19 @@ def decomposition_caption(explanation):
             f"+ {len(explanation.features)} feature(s) {explanation.contributions.sum():+.3f}")
 
 
-def display_scale(image):
-    """Limits for showing a radio image: sky at the bottom, the brightest 0.5% saturated."""
+def display_norm(image):
+    """A square-root stretch for a radio image: the sky median black, the peak white.
+
+    Radio cutouts are mostly noise around a compact source; a square root keeps faint
+    lobes visible without lighting up the noise.
+    """
+    from matplotlib.colors import PowerNorm
+
     finite = image[np.isfinite(image)]
     if finite.size == 0:
-        return 0.0, 1.0
-    low, high = np.percentile(finite, [50.0, 99.5])
-    return float(low), float(high if high > low else low + 1.0)
+        return PowerNorm(0.5, 0.0, 1.0, clip=True)
+    low, high = float(np.median(finite)), float(finite.max())
+    return PowerNorm(0.5, low, high if high > low else low + 1.0, clip=True)
 
 
 class FeatureOverlays:
@@ -47,13 +56,13 @@ class FeatureOverlays:
     def draw(self, image, explanation, feature=None, opacity=0.6):
         """Draw ``image`` with an overlay per feature of ``explanation``; show ``feature``'s."""
         self.clear()
-        vmin, vmax = display_scale(image)
-        self.image_artist = self.axes.imshow(image, origin="lower", cmap="gray", vmin=vmin, vmax=vmax,
+        self.image_artist = self.axes.imshow(image, origin="lower", cmap="gray", norm=display_norm(image),
                                              interpolation="nearest")
         for j, contribution, feature_map in zip(explanation.features, explanation.contributions, explanation.maps):
             peak = feature_map.max()
-            # Below 5% of its own peak a map is transparent, so the source stays visible around it.
-            shown = np.ma.masked_less_equal(feature_map, 0.05 * peak if peak > 0 else 0.0)
+            # Below 30% of its own peak a map is transparent: the trunk's grid is coarse (one
+            # cell per 16 model pixels), so a low threshold would tint the whole field of view.
+            shown = np.ma.masked_less_equal(feature_map, OVERLAY_THRESHOLD * peak if peak > 0 else 0.0)
             self.artists[int(j)] = self.axes.imshow(
                 shown, origin="lower", cmap="Reds" if contribution >= 0 else "Blues", vmin=0.0,
                 vmax=peak if peak > 0 else 1.0, alpha=opacity, interpolation="bilinear", visible=False)
