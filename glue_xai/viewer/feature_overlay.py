@@ -61,7 +61,7 @@ class FeatureOverlays:
         for j, contribution, feature_map in zip(explanation.features, explanation.contributions, explanation.maps):
             peak = feature_map.max()
             # Below 30% of its own peak a map is transparent: the trunk's grid is coarse (one
-            # cell per 16 model pixels), so a low threshold would tint the whole field of view.
+            # cell per about 17 model pixels), so a low threshold would tint the whole field of view.
             shown = np.ma.masked_less_equal(feature_map, OVERLAY_THRESHOLD * peak if peak > 0 else 0.0)
             self.artists[int(j)] = self.axes.imshow(
                 shown, origin="lower", cmap="Reds" if contribution >= 0 else "Blues", vmin=0.0,
