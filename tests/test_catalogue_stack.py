@@ -125,3 +125,18 @@ def test_catalogue_positions_land_on_the_survey_image_pixels(mirabest_root):
     x, y = survey.wcs.world_to_pixel_values(ra, dec)
     np.testing.assert_allclose(catalogue[image.pixel_component_ids[1]], x, atol=1e-6)
     np.testing.assert_allclose(catalogue[image.pixel_component_ids[0]], y, atol=1e-6)
+
+
+def test_a_saved_session_keeps_the_join_and_each_cutout_wcs(built):
+    from glue.core.state import GlueSerializer, GlueUnSerializer
+
+    from glue_xai.viewer.catalogue_stack import catalogue_of
+
+    table, cs = built
+    saved = GlueSerializer(DataCollection([cs.catalogue, cs.stack])).dumps()
+    restored = GlueUnSerializer.loads(saved).object("__main__")
+    catalogue, stack = restored[0], restored[1]
+    assert catalogue_of(stack, restored) is catalogue
+    np.testing.assert_allclose(cutout_wcs(stack, 4).wcs.crval, cutout_wcs(cs.stack, 4).wcs.crval)
+    group = restored.new_subset_group("rows", ElementSubsetState(indices=[1, 10], data=catalogue))
+    np.testing.assert_array_equal(selected_slices(stack, group), [1, 10])
