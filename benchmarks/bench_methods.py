@@ -92,16 +92,14 @@ def main(argv=None):
 
     explainer = LimeImageExplainer(random_state=0)
     lime_default = add(f"lime package, defaults (quickshift, batch 10, {n} samples)",
-                       lambda: explainer.explain_instance(rgb, classifier_fn, num_samples=n, random_seed=0,
-                                                                progress_bar=False),
+                       lambda: explainer.explain_instance(rgb, classifier_fn, num_samples=n, random_seed=0),
                        forward_floor)
     lime_100 = add(f"lime package, batch_size=100 ({n} samples)",
                    lambda: explainer.explain_instance(rgb, classifier_fn, num_samples=n, batch_size=100,
-                                                      random_seed=0, progress_bar=False), forward_floor)
+                                                      random_seed=0), forward_floor)
     lime_same = add("lime package, batch_size=100, our slic segments",
                     lambda: explainer.explain_instance(rgb, classifier_fn, num_samples=n, batch_size=100,
-                                                       segmentation_fn=lambda _: segments, random_seed=0,
-                                                       progress_bar=False),
+                                                       segmentation_fn=lambda _: segments, random_seed=0),
                     forward_floor)
 
     def prob_fn(inp):

@@ -10,9 +10,10 @@ def test_demo_screenshot_shows_explanations(tmp_path):
     png = tmp_path / "demo.png"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "GLUE_TESTING": "True"}
     result = subprocess.run([sys.executable, "-m", "glue_xai.cli", "demo", "--screenshot", str(png),
-                             "--method", "saliency"], capture_output=True, text=True, env=env, timeout=600)
+                             "--method", "gradcam"], capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert "could not explain" not in result.stdout, result.stdout
     from matplotlib.image import imread
 
     pixels = imread(png)

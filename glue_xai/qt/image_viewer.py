@@ -19,7 +19,7 @@ from glue_xai.qt.image_options import ExplanationStyleEditor, XAIImageOptionsWid
 from glue_xai.qt.worker import ExplanationWorker
 from glue_xai.viewer.explanation_job import ExplanationCache, ExplanationJob, settings_from_state
 from glue_xai.viewer.image_layer import XAIExplanationLayerArtist
-from glue_xai.viewer.image_region import NothingToExplain, region_of_subset
+from glue_xai.viewer.image_region import NothingToExplain, NotOnThisData, region_of_subset
 from glue_xai.viewer.image_state import XAIImageViewerState
 from glue_xai.viewer.model_store import ModelStore
 
@@ -186,7 +186,7 @@ class XAIImageViewer(ImageViewer):
             settings = settings_from_state(self.state)
         except NothingToExplain as reason:
             artist.clear_explanation()
-            artist.message = str(reason)
+            artist.message = "" if isinstance(reason, NotOnThisData) else str(reason)
             return
         artist.message = ""
         job = ExplanationJob(region, settings, owner=artist)

@@ -10,6 +10,7 @@
 from dataclasses import dataclass
 
 import numpy as np
+from glue.core.exceptions import IncompatibleAttribute
 from glue.viewers.image.state import AggregateSlice
 
 __all__ = ["ImageRegion", "NothingToExplain", "region_of_subset"]
@@ -17,6 +18,10 @@ __all__ = ["ImageRegion", "NothingToExplain", "region_of_subset"]
 
 class NothingToExplain(Exception):
     """The layer has no pixels to explain; the message says why, for the viewer to show."""
+
+
+class NotOnThisData(NothingToExplain):
+    """The subset belongs to other, unlinked data: nothing to say, as in glue's own viewers."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -94,7 +99,13 @@ def region_of_subset(viewer_state, subset):
     view, transpose, index = _slice_view(viewer_state)
     attribute = _image_attribute(viewer_state, data)
     image = np.asarray(data.get_data(attribute, view=view), dtype=np.float64)
-    mask = np.asarray(subset.to_mask(view=view), dtype=bool)
+    try:
+        mask = np.asarray(subset.to_mask(view=view), dtype=bool)
+    except IncompatibleAttribute:
+        # glue applies every subset group to every dataset; a region drawn on another,
+        # unlinked image simply does not exist here.
+        raise NotOnThisData(f"subset {subset.label!r} is defined on other data, not linked to "
+                            f"{data.label}") from None
     if transpose:
         image, mask = image.T, mask.T
     if not mask.any():
