@@ -55,17 +55,18 @@ def sfnet_module(model):
     return module
 
 
-def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit="crop"):
+def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit="crop", allow_constant=False):
     """The active features of ``model`` (an SFNet Classifier) on ``image``, in its own pixels.
 
     ``target``: class name or index (default: the predicted class); for a regression SFNet
     (``task="regression"``) the card's ``classes`` name its outputs and the default is the first.
+    A blank (constant) image is refused unless ``allow_constant``, as by the wrapper.
     """
     import torch
     import torch.nn.functional as F
 
     module = sfnet_module(model)
-    x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)
+    x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit, allow_constant=allow_constant)
     with torch.inference_mode():
         maps = module.feature_maps(torch.from_numpy(x[None]))
         sparse = module.topk(module.dense_features(maps))[0]

@@ -40,7 +40,9 @@ def feature_gallery(model, images, labels=None, n_per_feature=5, features=None, 
                     ha="right", va="center", transform=row[0].transAxes, fontsize=8)
         for ax, i in zip(row, best):
             image = np.asarray(images[i], dtype=np.float64)
-            feature_map = explain_features(model, image, pixel_scale_arcsec=pixel_scale_arcsec).map_of(j)
+            # A blank image can top a feature too (e.g. one that fires on empty sky): show it.
+            feature_map = explain_features(model, image, pixel_scale_arcsec=pixel_scale_arcsec,
+                                           allow_constant=True).map_of(j)
             ax.imshow(image, origin="lower", cmap="gray", norm=display_norm(image))
             if feature_map.max() > 0:
                 ax.contour(feature_map, levels=feature_map.max() * np.array([0.3, 0.6, 0.9]), colors="orange",
