@@ -125,16 +125,18 @@ def sparsity_summary(model, images):
             "mean_active_per_image": float(active.sum(axis=1).mean())}
 
 
-def train_sfnet(out_dir, k=4, epochs=150, name="mirabest-sfnet", stem="mirabest_sfnet", reference="mirabest-fr",
-                **train_options):
+def train_sfnet(out_dir, k=4, trunk_options=None, epochs=150, name="mirabest-sfnet", stem="mirabest_sfnet",
+                reference="mirabest-fr", **train_options):
     """Train an SFNet with the project's recipe (same validation split as the reference CNN).
 
-    Its card also records the reference model's accuracy on that split, measured the same
-    way, and how many features the MiraBest images ever use.
+    ``trunk_options`` go to the RadioCNN trunk (e.g. ``{"double_last": 2}``). The card
+    also records the reference model's accuracy on that split, measured the same way,
+    and how many features the MiraBest images ever use.
     """
     from glue_xai.models.train import train
 
-    train(out_dir, epochs=epochs, architecture="sfnet", architecture_options={"k": k}, name=name, stem=stem,
+    options = {"k": k, **({"trunk_options": dict(trunk_options)} if trunk_options else {})}
+    train(out_dir, epochs=epochs, architecture="sfnet", architecture_options=options, name=name, stem=stem,
           **train_options)
     return annotate_card(out_dir, stem, reference)
 
