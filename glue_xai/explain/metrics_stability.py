@@ -35,7 +35,7 @@ def top_k_set(relevance, top_k=0.05, segments=None):
 
 
 def jaccard(a, b):
-    """|a ∩ b| / |a ∪ b| of two sets (1 for two empty sets)."""
+    """Jaccard index ``|a ∩ b| / |a ∪ b|`` of two sets (1 for two empty sets)."""
     union = len(a | b)
     return len(a & b) / union if union else 1.0
 
