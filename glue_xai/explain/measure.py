@@ -103,14 +103,19 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
     ``peak_separation_arcsec``, ``peaks_xy``
         distance between the strongest peak and the strongest other peak at least
         ``min_peak_separation_arcsec`` from it (0 when there is none), and the two peaks;
-    ``fr_ratio``
-        peak separation / extent, in the spirit of Fanaroff & Riley: brightest parts at
-        the ends (FR-II hotspots) give a ratio near 1, near the centre (FR-I jets) a small one;
+    ``fr_ratio``, ``fr_separation_arcsec``, ``fr_points_xy``
+        Fanaroff & Riley's ratio: the distance between the most relevant points on
+        either side of the centre (along the source's axis; a one-sided region uses its
+        end nearest the centre), over the extent, in [0, 1]. Hotspots at the ends
+        (FR-II) give a ratio near 1, bright inner jets (FR-I) a small one. (It separated
+        the classes better than the two strongest peaks' separation over the extent.)
     ``threshold``, ``threshold_rule``
         the threshold used and how it was chosen;
-    ``line_xy``, ``mask``, ``n_pixels``, ``truncated``
-        the extent's end points (pixel (x, y)), the source's salient pixels, their
-        number, and whether they touch the edge of the data (the extent is then a lower limit).
+    ``line_xy``, ``farthest_pair_xy``, ``mask``, ``n_pixels``, ``truncated``
+        the line drawn for the extent and angle (through the middle of the farthest pair
+        of salient pixels, along the region's long axis, as long as the extent), that
+        pair, the source's salient pixels, their number, and whether they touch the edge
+        of the data (the extent is then a lower limit).
 
     Raises ValueError for a map that is not 2-D, has no finite pixels, or has nothing salient.
     """
@@ -176,7 +181,8 @@ def extent_line(result):
 
 #: The measurements written to a catalogue, as (column suffix, result key).
 COLUMN_KEYS = (("extent_arcsec", "extent_arcsec"), ("pa_deg", "pa_deg"),
-               ("peak_sep_arcsec", "peak_separation_arcsec"), ("fr_ratio", "fr_ratio"),
+               ("peak_sep_arcsec", "peak_separation_arcsec"), ("fr_sep_arcsec", "fr_separation_arcsec"),
+               ("fr_ratio", "fr_ratio"),
                ("n_components", "n_components"), ("centre_ra_deg", "centre_ra_deg"),
                ("centre_dec_deg", "centre_dec_deg"), ("threshold", "threshold"), ("truncated", "truncated"))
 
@@ -208,7 +214,8 @@ def measurement_columns(explanation, image, wcs=None, **options):
     Both are measured on the pixels the model saw (its field of view; the rest is treated
     as missing), so the two describe the same piece of sky. Columns (floats, NaN when
     nothing could be measured): ``saliency_extent_arcsec``, ``saliency_pa_deg``,
-    ``saliency_peak_sep_arcsec``, ``saliency_fr_ratio``, ``saliency_n_components`` (int),
+    ``saliency_peak_sep_arcsec``, ``saliency_fr_sep_arcsec``, ``saliency_fr_ratio``,
+    ``saliency_n_components`` (int),
     ``saliency_centre_ra_deg``, ``saliency_centre_dec_deg``, ``saliency_threshold``,
     ``saliency_truncated`` (bool), the same with prefix ``flux_``, and ``saliency_method``.
     ``options`` go to :func:`salient_extent`. Without a WCS the explanation's pixel scale
