@@ -140,3 +140,23 @@ def test_a_saved_session_keeps_the_join_and_each_cutout_wcs(built):
     np.testing.assert_allclose(cutout_wcs(stack, 4).wcs.crval, cutout_wcs(cs.stack, 4).wcs.crval)
     group = restored.new_subset_group("rows", ElementSubsetState(indices=[1, 10], data=catalogue))
     np.testing.assert_array_equal(selected_slices(stack, group), [1, 10])
+
+
+def test_a_catalogue_file_column_picks_its_cutouts_from_a_folder_or_positions_do(mirabest_root, tmp_path):
+    table = Table.read(mirabest_root / "catalogue.csv")[[0, 100, 200]]
+    folder = tmp_path / "cutouts"
+    folder.mkdir()
+    for name in table["fits_file"]:
+        (folder / name.split("/")[-1]).symlink_to(mirabest_root / name)
+    (folder / "unrelated.fits").symlink_to(mirabest_root / "fits" / "100_016.236+000.073_0.2797_0058.67.fits")
+    table["fits_file"] = ["cutouts/" + name.split("/")[-1] for name in table["fits_file"]]
+    table[:2].write(tmp_path / "named.csv")
+    by_file = catalogue_stack(tmp_path / "named.csv", cutouts=folder)
+    np.testing.assert_array_equal(cutout_rows(by_file.stack), [0, 1])
+    assert not np.isnan(by_file.match.separation_arcsec).any()  # matched by file, separations measured
+
+    table["fits_file"] = ["moved/away.fits"] * 3  # names files that are not there: positions match instead
+    table.write(tmp_path / "stale.csv")
+    by_position = catalogue_stack(tmp_path / "stale.csv", cutouts=folder)
+    np.testing.assert_array_equal(cutout_rows(by_position.stack), [0, 1, 2])
+    assert by_position.match.separation_arcsec.max() < 5.0

@@ -112,13 +112,32 @@ def _size_in_pixels(size_arcsec, cutouts):
     return max(2, int(round(size_arcsec / scale)))
 
 
+def _named_files(table, folder, catalogue_dir):
+    """The FITS files of ``folder`` that the catalogue's file column names, or None when it
+    has no file column: a small catalogue then reads only its own cutouts from a big folder."""
+    from glue_xai.data.catalogue import find_file_column
+    from glue_xai.data.cutouts import FITS_SUFFIXES
+
+    try:
+        column = find_file_column(table)
+    except ValueError:
+        return None
+    named = {(Path(catalogue_dir) / str(value).strip()).resolve() for value in table[column]
+             if not np.ma.is_masked(value) and str(value).strip()}
+    return sorted(p for p in Path(folder).iterdir()
+                  if p.name.lower().endswith(FITS_SUFFIXES) and p.resolve() in named)
+
+
 def _match(table, cutouts, ra, dec, tolerance_arcsec, catalogue_dir):
-    """Rows -> cutouts: by a file column when the table has one and we know its folder, else by position."""
+    """Rows -> cutouts: by the file column when the table has one naming these cutouts (and we
+    know the catalogue's folder), else by position."""
     if catalogue_dir is not None:
         try:
-            return match_by_file(table, cutouts, catalogue_dir)
-        except ValueError:  # no file column: fall back on positions
-            pass
+            match = match_by_file(table, cutouts, catalogue_dir)
+        except ValueError:  # no file column
+            match = None
+        if match is not None and match.matched.any():
+            return match
     return match_by_position(table, cutouts, tolerance_arcsec=tolerance_arcsec, ra=ra, dec=dec)
 
 
@@ -166,7 +185,10 @@ def catalogue_stack(catalogue, cutouts=None, survey=None, ra=None, dec=None, siz
         catalogue_glue.add_component(np.arange(len(table)), SOURCE_INDEX)
 
     if cutouts is not None:
-        images = _as_cutouts(cutouts)
+        files = None
+        if catalogue_dir is not None and isinstance(cutouts, (str, Path)) and Path(cutouts).is_dir():
+            files = _named_files(table, cutouts, catalogue_dir)
+        images = _as_cutouts(files if files else cutouts)
         match = _match(table, images, ra, dec, tolerance_arcsec, catalogue_dir)
         rows = match.matched_rows
         pixels = _size_in_pixels(size_arcsec, images)
