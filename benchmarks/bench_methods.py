@@ -25,14 +25,16 @@ ROOT = Path(__file__).resolve().parents[1]
 FITS = sorted(glob.glob(str(ROOT.parent / "shared" / "data" / "mirabest" / "fits" / "2*.fits")))
 
 
-def best_time(fn, repeats):
-    """Fastest of ``repeats`` runs (the least disturbed by other work on the machine)."""
-    times = []
+def run_rounds(entries, repeats):
+    """Time every entry once per round, rounds interleaved, so that load from other work
+    on the machine falls on all implementations alike; returns (best, median) per entry."""
+    times = {name: [] for name, _ in entries}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times), statistics.median(times)
+        for name, fn in entries:
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
 def load_cutout():
@@ -60,13 +62,12 @@ def main(argv=None):
     target = int(model.proba_of_inputs(x[None])[0].argmax())
     n = args.samples
     segments = segment(x, "slic", n_segments=64)
-    rows = []
+    entries, floors = [], {}
 
     def add(name, fn, floor=None):
-        best, median = best_time(fn, args.repeats)
-        rows.append((name, best, median, floor))
-        print(f"{name:58s} {best:8.3f} s  (median {median:.3f})" + (f"  {best / floor:5.2f}x floor" if floor else ""))
-        return best
+        entries.append((name, fn))
+        floors[name] = floor
+        return name
 
     # --- floors -------------------------------------------------------------------------
     batch = np.repeat(x[None], n, axis=0)
@@ -127,7 +128,21 @@ def main(argv=None):
     add("glue-xai saliency", lambda: gradients.saliency(model, x, target))
     add("glue-xai gradcam", lambda: gradients.gradcam(model, x, target))
 
-    fastest_library = min(lime_default, lime_100, lime_same, captum_lime)
+    for _, fn in entries:  # warm-up: first calls pay for imports and allocations
+        fn()
+    timed = run_rounds(entries, args.repeats)
+    best = {name: t[0] for name, t in timed.items()}
+    rows = []
+    for name, _ in entries:
+        floor_name = floors[name]
+        floor = best[floor_name] if floor_name else None
+        rows.append((name, best[name], timed[name][1], floor))
+        print(f"{name:66s} {best[name]:8.3f} s  (median {timed[name][1]:.3f})"
+              + (f"  {best[name] / floor:5.2f}x floor" if floor else ""))
+    forward_floor = best[forward_floor]
+    ours, our_sg, our_ig = best[ours], best[our_sg], best[our_ig]
+    captum_sg, captum_ig = best[captum_sg], best[captum_ig]
+    fastest_library = min(best[lime_default], best[lime_100], best[lime_same], best[captum_lime])
     summary = [
         ("our LIME / fastest library LIME", ours / fastest_library, "<= 1.0"),
         ("our LIME / its model-evaluation floor", ours / forward_floor, "<= 1.3"),
