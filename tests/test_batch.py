@@ -45,16 +45,29 @@ def test_a_subset_of_rows_gives_the_same_answer_for_each_source(stack, plain):
     np.testing.assert_array_equal(part.columns["xai_prob_FRII"], plain.columns["xai_prob_FRII"][[4, 9]])
 
 
-def test_dask_local_cluster_equals_the_plain_run(stack, plain):
+def test_dask_local_cluster_equals_the_plain_run(stack):
+    """LIME (random perturbations, so the per-source seeds matter) on 2 worker processes."""
     pytest.importorskip("dask.distributed")
+    lime = dict(method="lime", seed=5, options={"n_samples": 60, "n_segments": 16})
+    inputs = (stack[CUTOUTS], stack.meta[WCS_META], cutout_rows(stack))
+    plain = run_batch(*inputs, **lime)
     done = []
-    on_dask = run_batch(stack[CUTOUTS], stack.meta[WCS_META], cutout_rows(stack), method="saliency", seed=5,
-                        workers=2, chunk_size=3, progress=lambda d, n: done.append((d, n)))
+    on_dask = run_batch(*inputs, **lime, workers=2, chunk_size=3, progress=lambda d, n: done.append((d, n)))
     assert done[-1] == (12, 12)
     np.testing.assert_array_equal(on_dask.maps, plain.maps)
     assert on_dask.columns.keys() == plain.columns.keys()
     for name, values in plain.columns.items():
         np.testing.assert_array_equal(on_dask.columns[name], values, err_msg=name)
+    # The seeds do matter: another run seed gives other maps.
+    assert not np.array_equal(run_batch(*[x[:2] for x in inputs], **{**lime, "seed": 6}).maps, plain.maps[:2])
+
+
+def test_a_cancelled_run_stops_before_the_next_chunk(stack):
+    calls = []
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(stack[CUTOUTS], stack.meta[WCS_META], cutout_rows(stack), chunk_size=2,
+                  cancelled=lambda: len(calls) >= 1, progress=lambda d, n: calls.append(d))
+    assert calls == [2]
 
 
 def test_cli_writes_a_table_and_a_map_cube_glue_opens(small_catalogue, mirabest_root, tmp_path, plain, capsys):
