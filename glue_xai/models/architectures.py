@@ -61,6 +61,8 @@ def register_architecture(name, builder):
 
 
 def build_architecture(name, **options):
+    if name == "sfnet" and name not in ARCHITECTURES:
+        import glue_xai.models.sfnet  # noqa: F401  registers itself; imported lazily, it needs the trunk above
     try:
         builder = ARCHITECTURES[name]
     except KeyError:

@@ -8,12 +8,14 @@ from echo.qt.connect import (connect_checkable_button, connect_combo_selection, 
 from glue_qt.viewers.image.options_widget import ImageOptionsWidget
 from qtpy import QtCore, QtWidgets
 
+from glue_xai.qt.quality_panel import QualityPanel
+
 __all__ = ["XAIImageOptionsWidget", "ExplanationStyleEditor"]
 
 # Which settings rows each method uses; the others are hidden.
 METHOD_ROWS = {
     "lime": ("lime_samples", "segmentation", "n_segments", "segment_scale"),
-    "elime": ("lime_samples", "segmentation", "n_segments", "segment_scale"),
+    "elime": ("segmentation", "n_segments", "segment_scale"),
     "smoothgrad": ("smoothgrad_samples", "noise_level"),
     "integrated_gradients": ("ig_steps",),
 }
@@ -41,8 +43,8 @@ def _double_spin(minimum, maximum, step, decimals):
 class XAIImageOptionsWidget(ImageOptionsWidget):
     """glue's image options plus an "Explanation" tab, shown first.
 
-    ``button_load_model`` and ``button_recompute`` are wired by the viewer, which owns
-    loading model files and the computation.
+    ``button_load_model``, ``button_recompute`` and ``quality.button_measure`` are wired
+    by the viewer, which owns loading model files and the computation.
     """
 
     def __init__(self, viewer_state, session, parent=None):
@@ -85,6 +87,8 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
         self.button_recompute = QtWidgets.QPushButton("Recompute")
         self.button_recompute.setToolTip("Compute the explanations again, ignoring the cache")
         form.addRow(self.button_recompute)
+        self.quality = QualityPanel()
+        form.addRow(self.quality)
 
         connect = self._xai_connections.append
         for name in ("model", "method", "target"):

@@ -22,6 +22,7 @@ from glue_xai.viewer.image_layer import XAIExplanationLayerArtist
 from glue_xai.viewer.image_region import NothingToExplain, NotOnThisData, region_of_subset
 from glue_xai.viewer.image_state import XAIImageViewerState
 from glue_xai.viewer.model_store import ModelStore
+from glue_xai.viewer.quality_job import QualityJob
 
 __all__ = ["XAIImageViewer", "ExportExplanationTool"]
 
@@ -108,6 +109,7 @@ class XAIImageViewer(ImageViewer):
         self.worker.cancelled.connect(self._on_cancelled)
         self.worker.progress.connect(self._on_progress)
         self._jobs = {}  # layer artist -> its current (not stale) job
+        self._quality_jobs = {}  # layer artist -> the quality measurement running for it
         self._pending = set()  # layer artists waiting for the request timer
         self._request_timer = QtCore.QTimer(self)
         self._request_timer.setSingleShot(True)
@@ -115,6 +117,7 @@ class XAIImageViewer(ImageViewer):
         self._request_timer.timeout.connect(self._send_pending)
 
         self.options.button_recompute.clicked.connect(self.recompute)
+        self.options.quality.button_measure.clicked.connect(self.measure_quality)
         self.options.button_load_model.clicked.connect(self._choose_model_file)
         for name in XAIImageViewerState.EXPLANATION_SETTINGS + ("slices", "reference_data", "x_att", "y_att"):
             self.state.add_callback(name, self._request_all)
@@ -166,9 +169,11 @@ class XAIImageViewer(ImageViewer):
 
     def _request(self, artist):
         """Explain ``artist``'s subset soon; a job running for it now has gone stale."""
-        stale = self._jobs.pop(artist, None)
-        if stale is not None:
-            stale.cancel()
+        for jobs in (self._jobs, self._quality_jobs):
+            stale = jobs.pop(artist, None)
+            if stale is not None:
+                stale.cancel()
+        self.options.quality.show_message("Not measured yet.")
         self._pending.add(artist)
         self._request_timer.start()
 
@@ -214,12 +219,36 @@ class XAIImageViewer(ImageViewer):
             job.cancel()
             artist.message = "cancelled"
         self._jobs.clear()
+        for job in self._quality_jobs.values():
+            job.cancel()
+        self._quality_jobs.clear()
+        self._show_status()
+
+    def measure_quality(self):
+        """Measure the faithfulness and stability of the first shown explanation, in the worker."""
+        shown = [a for a in self.explanation_layers() if a.explanation is not None and a not in self._jobs]
+        if not shown:
+            self.options.quality.show_message("Draw a region and wait for its explanation first.")
+            return
+        artist = shown[0]
+        try:
+            settings = settings_from_state(self.state)
+        except NothingToExplain as reason:
+            self.options.quality.show_message(str(reason))
+            return
+        stale = self._quality_jobs.pop(artist, None)
+        if stale is not None:
+            stale.cancel()
+        job = QualityJob(artist.region, settings, artist.explanation, owner=artist)
+        self._quality_jobs[artist] = job
+        self.options.quality.show_message(f"Measuring {artist.layer.label}…")
+        self.worker.submit(job)
         self._show_status()
 
     @property
     def busy(self):
-        """Whether an explanation is being computed for this viewer."""
-        return bool(self._jobs)
+        """Whether an explanation or a quality measurement is being computed for this viewer."""
+        return bool(self._jobs) or bool(self._quality_jobs)
 
     # --- results from the worker ----------------------------------------------------------
     def _current(self, job):
@@ -227,7 +256,19 @@ class XAIImageViewer(ImageViewer):
         artist = job.owner
         return artist if self._jobs.get(artist) is job else None
 
+    def _quality_job_done(self, job):
+        """Forget ``job``; True when it was the current measurement of its layer."""
+        if self._quality_jobs.get(job.owner) is job:
+            del self._quality_jobs[job.owner]
+            return True
+        return False
+
     def _on_finished(self, job, explanation):
+        if isinstance(job, QualityJob):
+            if self._quality_job_done(job):
+                self.options.quality.show_summary(explanation, title=job.owner.layer.label)
+            self._show_status()
+            return
         self.cache.put(job.key, explanation)
         artist = self._current(job)
         if artist is not None:
@@ -236,6 +277,11 @@ class XAIImageViewer(ImageViewer):
         self._show_status()
 
     def _on_failed(self, job, message):
+        if isinstance(job, QualityJob):
+            if self._quality_job_done(job):
+                self.options.quality.show_message(f"Quality could not be measured: {message}")
+            self._show_status()
+            return
         artist = self._current(job)
         if artist is not None:
             del self._jobs[artist]
@@ -244,10 +290,12 @@ class XAIImageViewer(ImageViewer):
         self._show_status()
 
     def _on_cancelled(self, job):
+        if isinstance(job, QualityJob) and self._quality_job_done(job):
+            self.options.quality.show_message("Cancelled.")
         self._show_status()
 
     def _on_progress(self, job, fraction):
-        if self._current(job) is not None:
+        if self._current(job) is not None or self._quality_jobs.get(job.owner) is job:
             self.status.progress.setValue(int(round(100 * fraction)))
 
     def _show_status(self):

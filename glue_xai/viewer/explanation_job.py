@@ -101,13 +101,17 @@ class ExplanationJob:
     def cancelled(self):
         return self._cancel.is_set()
 
+    def expected_images(self):
+        """Roughly how many images this job evaluates (for the progress bar)."""
+        return self.settings.expected_images()
+
     def checkpoint(self, n_images=0):
         """Stop here if cancelled; otherwise count ``n_images`` towards progress."""
         if self._cancel.is_set():
             raise Cancelled()
         self._images_done += n_images
         if self.progress is not None:
-            self.progress(min(1.0, self._images_done / self.settings.expected_images()))
+            self.progress(min(1.0, self._images_done / self.expected_images()))
 
     def run(self, model_store):
         """Compute the explanation (in the calling thread); raises :class:`Cancelled` when stopped."""

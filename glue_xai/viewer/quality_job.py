@@ -1,0 +1,41 @@
+"""Measuring how faithful and stable a shown explanation is, as a background job (Qt-free).
+
+Quality costs model evaluations (deletion and insertion curves, and one explanation per
+extra seed for stability), so the viewer computes it only when asked, in its worker
+thread, with the same cancel flag and progress as an explanation.
+"""
+from glue_xai.explain.metrics import quality_summary
+from glue_xai.viewer.explanation_job import ExplanationJob, _CancellableModel
+
+__all__ = ["QualityJob"]
+
+#: Seeds whose explanations are compared for stability (the explanation's own seed first).
+N_STABILITY_SEEDS = 3
+CURVE_STEPS = 20
+
+
+class QualityJob(ExplanationJob):
+    """Deletion/insertion curves and seed stability of ``explanation``, made with ``settings``."""
+
+    def __init__(self, region, settings, explanation, owner=None, progress=None):
+        super().__init__(region, settings, owner=owner, progress=progress)
+        self.explanation = explanation
+
+    @property
+    def key(self):
+        return ("quality",) + super().key
+
+    @property
+    def seeds(self):
+        return tuple(self.settings.seed + i for i in range(N_STABILITY_SEEDS))
+
+    def expected_images(self):
+        return 2 * (CURVE_STEPS + 1) + (N_STABILITY_SEEDS - 1) * self.settings.expected_images()
+
+    def run(self, model_store):
+        self.checkpoint()
+        model = _CancellableModel(model_store.get(self.settings.model_name), self)
+        summary = quality_summary(model, self.explanation, seeds=self.seeds, n_steps=CURVE_STEPS,
+                                  seed=self.settings.seed)
+        self.checkpoint()
+        return summary
