@@ -76,6 +76,10 @@ def test_rows_selected_in_the_table_viewer_are_browsed_in_the_xai_viewer(app, qt
         assert viewer.state.slices[0] == expected
         qtbot.waitUntil(lambda: artist.explanation is not None and artist.region.slice_index == (expected,)
                         and not viewer.busy, timeout=WAIT_MS)
+        # Each cutout is explained with its own WCS (so its own pixel scale) from the stack's metadata.
+        assert artist.region.wcs.to_header()["CRVAL1"] == pytest.approx(float(built.catalogue["ra_deg"][expected]),
+                                                                         abs=1e-3)
+        assert artist.explanation.params["pixel_scale_arcsec"] == pytest.approx(1.8, rel=1e-3)
         direct = gx.explain(reference_model, built.stack[CUTOUTS][expected], method="saliency", fit="pad")
         # Same cutout, same map (up to float rounding between threads).
         np.testing.assert_allclose(artist.explanation.map, direct.map, rtol=1e-4, atol=1e-4 * direct.map.max())

@@ -85,6 +85,16 @@ def _celestial_wcs_of_box(data, box, transpose):
     return wcs[y0:y1, x0:x1]
 
 
+def _cutout_wcs(data, index, transpose):
+    """The WCS of one cutout of a catalogue stack (kept per slice in the data's metadata),
+    so the model wrapper knows that cutout's pixel scale; None for other stacks."""
+    from glue_xai.viewer.catalogue_stack import WCS_META, cutout_wcs
+
+    if transpose or not data.meta.get(WCS_META) or len(index) != 1:
+        return None
+    return cutout_wcs(data, index[0])
+
+
 def region_of_subset(viewer_state, subset):
     """The :class:`ImageRegion` a subset layer explains; raises :class:`NothingToExplain`."""
     data = subset.data
@@ -122,4 +132,5 @@ def region_of_subset(viewer_state, subset):
     return ImageRegion(
         data_label=data.label, data_uuid=str(getattr(data, "uuid", "")), slice_index=index,
         slice_shape=image.shape, box=box, pixels=image[y0:y1, x0:x1].copy(), inside=mask[y0:y1, x0:x1].copy(),
-        wcs=_celestial_wcs_of_box(data, box, transpose), is_stack=is_stack)
+        wcs=_cutout_wcs(data, index, transpose) if is_stack else _celestial_wcs_of_box(data, box, transpose),
+        is_stack=is_stack)
