@@ -132,3 +132,28 @@ def test_explain_dialog_writes_columns_for_a_selection_and_cancels_cleanly(app, 
     assert dialog.message.text().startswith("Cancelled")
     assert dialog.written == [] and len(built.catalogue.main_components) == n_columns
     np.testing.assert_array_equal(built.catalogue["xai_prob_FRII"], probabilities)
+
+
+def test_viewer_uses_each_sources_own_seed_like_the_catalogue_columns(app, qtbot, built, reference_model):
+    from glue.core.subset import RoiSubsetState
+    from glue.core.roi import RectangularROI
+
+    from glue_xai.batch import source_seed
+    from glue_xai.qt.image_viewer import XAIImageViewer
+    from glue_xai.viewer.catalogue_stack import cutout_row
+
+    viewer = app.new_data_viewer(XAIImageViewer, data=built.stack)
+    viewer.state.method = "smoothgrad"
+    viewer.state.smoothgrad_samples = 4
+    viewer.state.seed = 11
+    viewer.state.slices = (5, 0, 0)
+    stack = built.stack
+    app.data_collection.new_subset_group("all", RoiSubsetState(stack.pixel_component_ids[2],
+                                                               stack.pixel_component_ids[1],
+                                                               RectangularROI(-1, 1000, -1, 1000)))
+    (artist,) = viewer.explanation_layers()
+    qtbot.waitUntil(lambda: artist.explanation is not None and not viewer.busy, timeout=WAIT_MS)
+    seed = source_seed(11, cutout_row(stack, 5))
+    assert artist.explanation.params["seed"] == seed != 11
+    direct = gx.explain(reference_model, stack[CUTOUTS][5], method="smoothgrad", seed=seed, n_samples=4, fit="pad")
+    np.testing.assert_allclose(artist.explanation.map, direct.map, rtol=1e-4, atol=1e-4 * direct.map.max())

@@ -17,6 +17,7 @@ from qtpy import QtCore, QtWidgets
 
 from glue_xai.qt.image_options import ExplanationStyleEditor, XAIImageOptionsWidget
 from glue_xai.qt.worker import ExplanationWorker
+from glue_xai.viewer.catalogue_columns import settings_for_cutout
 from glue_xai.viewer.explanation_job import ExplanationCache, ExplanationJob, settings_from_state
 from glue_xai.viewer.image_layer import XAIExplanationLayerArtist
 from glue_xai.viewer.image_region import NothingToExplain, NotOnThisData, region_of_subset
@@ -188,7 +189,7 @@ class XAIImageViewer(ImageViewer):
         """Show ``artist``'s explanation from the cache, or queue a job computing it."""
         try:
             region = region_of_subset(self.state, artist.layer)
-            settings = settings_from_state(self.state)
+            settings = settings_for_cutout(settings_from_state(self.state), artist.layer.data, region)
         except NothingToExplain as reason:
             artist.clear_explanation()
             artist.message = "" if isinstance(reason, NotOnThisData) else str(reason)

@@ -9,10 +9,12 @@
 * :func:`embedding_columns` writes a 2-D embedding (t-SNE by default) of the model's
   penultimate-layer features as ``xai_tsne_x`` / ``xai_tsne_y``.
 """
+from dataclasses import replace
+
 import numpy as np
 
 from glue_xai.batch import PREFIX, source_columns, source_seed
-from glue_xai.viewer.catalogue_stack import CUTOUTS, cutout_rows, cutout_wcs
+from glue_xai.viewer.catalogue_stack import CUTOUTS, cutout_row, cutout_rows, cutout_wcs, is_catalogue_stack
 
 __all__ = ["write_columns", "explain_catalogue", "explain_stack", "model_features", "embedding", "embedding_columns",
            "embed_stack", "EMBEDDINGS"]
@@ -84,7 +86,6 @@ def explain_stack(stack, settings, slices=None, model_store=None, cache=None, pr
     job raises :class:`~glue_xai.viewer.explanation_job.Cancelled`). Touches no glue
     data, so it may run in a worker thread.
     """
-    from dataclasses import replace
 
     from glue_xai.viewer.explanation_job import ExplanationJob
     from glue_xai.viewer.image_region import ImageRegion
@@ -187,3 +188,12 @@ def _scale(stack, k):
 
     wcs = cutout_wcs(stack, k)
     return None if wcs is None else pixel_scale_from_wcs(wcs)
+
+
+def settings_for_cutout(settings, data, region):
+    """The settings explaining ``region`` of ``data``: on a catalogue stack each source gets
+    its own seed, as in the catalogue columns and ``glue-xai explain``, so the viewer shows
+    the same map as the columns describe and the two share the explanation cache."""
+    if not region.is_stack or not is_catalogue_stack(data):
+        return settings
+    return replace(settings, seed=source_seed(settings.seed, cutout_row(data, region.slice_index[0])))
