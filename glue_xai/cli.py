@@ -11,8 +11,20 @@ import argparse
 import sys
 
 
+def _no_display():
+    """True on a Linux machine with no screen, where Qt would abort instead of opening glue."""
+    import os
+
+    return (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"))
+
+
 def _demo(args):
     from glue_xai.qt.demo import run_demo
+
+    if not args.screenshot and _no_display():
+        raise ValueError("this machine has no display to open glue on; run `glue-xai demo --screenshot demo.png` "
+                         "to render the demo to a PNG instead")
 
     messages = run_demo(screenshot=args.screenshot, method=args.method)
     if args.screenshot:

@@ -30,3 +30,11 @@ def test_cli_reports_bad_input_without_traceback(tmp_path):
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
     assert "no MiraBest batches" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_without_a_display_says_what_to_do():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "glue_xai.cli", "demo"], capture_output=True, text=True,
+                            env=env, timeout=300)
+    assert result.returncode == 2
+    assert "--screenshot" in result.stderr and "Traceback" not in result.stderr
