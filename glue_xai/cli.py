@@ -56,14 +56,15 @@ def _explain(args):
 
 
 def build_parser():
-    from glue_xai.explain.api import METHODS
+    from glue_xai.explain.api import METHODS, MODEL_SPECIFIC_METHODS
     from glue_xai.models import train
 
     parser = argparse.ArgumentParser(prog="glue-xai", description="Explain astronomical classifiers in glue")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="open glue with the plugin on the shipped FIRST demo data")
     demo.add_argument("--screenshot", metavar="PNG", help="render to this PNG without a display, then exit")
-    demo.add_argument("--method", default="integrated_gradients", choices=METHODS)
+    demo.add_argument("--method", default="integrated_gradients",
+                      choices=[m for m in METHODS if m not in MODEL_SPECIFIC_METHODS])
     demo.set_defaults(run=_demo)
     trainer = commands.add_parser("train", help="train the MiraBest FR-I/FR-II classifier")
     train.add_arguments(trainer)

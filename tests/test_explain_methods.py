@@ -4,11 +4,13 @@ import pytest
 
 import glue_xai as gx
 from glue_xai.explain import METHODS
+from glue_xai.explain.api import MODEL_SPECIFIC_METHODS
 
 from helpers import patch_classifier, scene_with_decoys
 
 PATCH = (slice(10, 22), slice(40, 52))
-IMAGE_METHODS = [m for m in METHODS if m != "elime"]
+# elime has its own tests (test_elime.py); SFNet features need an SFNet (test_sfnet.py).
+IMAGE_METHODS = [m for m in METHODS if m != "elime" and m not in MODEL_SPECIFIC_METHODS]
 FAST = {"lime": {"n_samples": 300, "n_segments": 40}, "smoothgrad": {"n_samples": 10},
         "integrated_gradients": {"n_steps": 16}}
 

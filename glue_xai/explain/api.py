@@ -6,9 +6,11 @@ import numpy as np
 
 from glue_xai.explain.explanation import Explanation
 
-METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam")
+METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam", "features")
 #: Methods whose map is signed (diverging colour map) by default.
-SIGNED_METHODS = ("lime", "integrated_gradients")
+SIGNED_METHODS = ("lime", "integrated_gradients", "features")
+#: Methods that only some models have (``features``: Sparse Feature Networks).
+MODEL_SPECIFIC_METHODS = ("features",)
 
 
 def method_function(method):
@@ -21,6 +23,10 @@ def method_function(method):
         from glue_xai.explain.elime import elime
 
         return elime
+    if method == "features":
+        from glue_xai.explain.features import features
+
+        return features
     if method not in table:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
     return table[method]

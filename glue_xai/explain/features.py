@@ -113,3 +113,41 @@ def feature_columns(model, images, pixel_scale_arcsec=None, fit="crop"):
     """
     activations = feature_activations(model, images, pixel_scale_arcsec, fit)
     return {f"sfnet_feature_{j}": activations[:, j] for j in np.flatnonzero((activations != 0).any(axis=0))}
+
+
+def features(model, x, target, seed=0, feature=0):
+    """The SFNet's own explanation as an ``explain`` method (``method="features"``).
+
+    The head reads each active feature's *mean* over the trunk's grid, so
+    ``weight_j * activation_j(pixel)`` spreads feature j's contribution over the image and
+    the map's mean over the field of view is (up to resampling) the sum of the
+    contributions. ``feature=0`` shows all active features together; ``feature=r`` only the
+    r-th strongest contribution. ``seed`` is accepted for the common call shape; the
+    method is exact and deterministic.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    module = sfnet_module(model)
+    feature = int(feature)
+    if feature < 0 or feature > module.k:
+        raise ValueError(f"feature must be 0 (all) or a rank from 1 to k={module.k}, got {feature}")
+    with torch.inference_mode():
+        maps = module.feature_maps(torch.from_numpy(x[None]))
+        sparse = module.topk(module.dense_features(maps))[0]
+        weights = module.head.weight[target]
+        active = torch.nonzero(sparse).flatten()
+        contributions = weights[active] * sparse[active]
+        order = torch.argsort(-contributions, stable=True)
+        active, contributions = active[order], contributions[order]
+        weighted = weights[active][:, None, None] * maps[0, active]
+        upsampled = F.interpolate(weighted[None], size=x.shape[1:], mode="bilinear", align_corners=False)[0]
+    if feature > len(active):
+        raise ValueError(f"only {len(active)} features are active for this image; asked for rank {feature}")
+    shown = upsampled.sum(0) if feature == 0 else upsampled[feature - 1]
+    return {"map": shown.numpy().astype(np.float64), "n_model_evals": 1,
+            "params": {"feature": feature},
+            "extras": {"features": active.numpy(), "contributions": contributions.numpy().astype(np.float64),
+                       "activations": sparse[active].numpy().astype(np.float64),
+                       "bias": float(module.head.bias.detach()[target])}}
+

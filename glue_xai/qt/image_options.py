@@ -18,9 +18,10 @@ METHOD_ROWS = {
     "elime": ("segmentation", "n_segments", "segment_scale"),
     "smoothgrad": ("smoothgrad_samples", "noise_level"),
     "integrated_gradients": ("ig_steps",),
+    "features": ("sfnet_feature",),
 }
 ALL_METHOD_ROWS = ("lime_samples", "segmentation", "n_segments", "segment_scale", "smoothgrad_samples",
-                   "noise_level", "ig_steps")
+                   "noise_level", "ig_steps", "sfnet_feature")
 
 
 def _spin(minimum, maximum, step=1):
@@ -75,6 +76,7 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
             "smoothgrad_samples": ("Noisy copies", _spin(1, 1000, 5)),
             "noise_level": ("Noise (× data range)", _double_spin(0, 1, 0.01, 3)),
             "ig_steps": ("Steps", _spin(1, 1000, 8)),
+            "sfnet_feature": ("Feature (0 = all)", _spin(0, 64, 1)),
         }
         for name, (label, widget) in widgets.items():
             label_widget = QtWidgets.QLabel(label)
@@ -94,7 +96,8 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
         for name in ("model", "method", "target"):
             connect(connect_combo_selection(viewer_state, name, getattr(self, f"combosel_{name}")))
         connect(connect_combo_selection(viewer_state, "segmentation", self.widget_segmentation))
-        for name in ("lime_samples", "n_segments", "segment_scale", "smoothgrad_samples", "noise_level", "ig_steps"):
+        for name in ("lime_samples", "n_segments", "segment_scale", "smoothgrad_samples", "noise_level", "ig_steps",
+                     "sfnet_feature"):
             connect(connect_value(viewer_state, name, getattr(self, f"widget_{name}")))
         connect(connect_value(viewer_state, "seed", self.spin_seed))
 

@@ -264,6 +264,11 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         text = f"{self.layer.label}: {e.target_name}  p = {e.probability:.2f}\n{METHOD_LABELS.get(e.method, e.method)}"
         if e.predicted_name != e.target_name:
             text += f" (model says {e.predicted_name})"
+        if e.method == "features":  # the model's own decomposition: which features added how much
+            shown = e.params.get("feature", 0)
+            parts = [f"{'>' if rank == shown else ''}f{j} {c:+.2f}"
+                     for rank, (j, c) in enumerate(zip(e.extras["features"], e.extras["contributions"]), start=1)]
+            text += "\n" + ", ".join(parts) + f" (bias {e.extras['bias']:+.2f})"
         return text
 
     def _legend_row(self):

@@ -22,7 +22,8 @@ __all__ = ["XAIImageViewerState", "XAIExplanationLayerState", "available_methods
 PREDICTED = "predicted class"
 
 METHOD_LABELS = {"lime": "LIME", "elime": "evolved LIME", "saliency": "saliency", "smoothgrad": "SmoothGrad",
-                 "integrated_gradients": "integrated gradients", "gradcam": "Grad-CAM"}
+                 "integrated_gradients": "integrated gradients", "gradcam": "Grad-CAM",
+                 "features": "SFNet features"}
 
 #: Diverging maps for signed relevance (red pushes towards the class, blue against it).
 SIGNED_CMAPS = ("RdBu_r", "coolwarm", "PuOr_r", "seismic")
@@ -81,10 +82,13 @@ class XAIImageViewerState(ImageViewerState):
                                                                          "image's range")
     ig_steps = CallbackProperty(_IG["n_steps"], docstring="Integrated gradients: steps along the path")
     seed = CallbackProperty(0, docstring="The one random seed of the method")
+    sfnet_feature = CallbackProperty(0, docstring="SFNet features: 0 shows all active features, r the r-th "
+                                                  "strongest contribution")
 
     #: Settings that change the explanation (anything else only changes the view).
     EXPLANATION_SETTINGS = ("model", "method", "target", "lime_samples", "segmentation", "n_segments",
-                            "segment_scale", "smoothgrad_samples", "noise_level", "ig_steps", "seed")
+                            "segment_scale", "smoothgrad_samples", "noise_level", "ig_steps", "seed",
+                            "sfnet_feature")
 
     def __init__(self, **kwargs):
         # Choices first, then the values (which a restored session may hand in).
@@ -142,6 +146,7 @@ class XAIImageViewerState(ImageViewerState):
             "scale": float(self.segment_scale) if self.segment_scale else None,
             "noise_level": float(self.noise_level),
             "n_steps": int(self.ig_steps),
+            "feature": int(self.sfnet_feature),
         }
         accepted = method_options(self.method)
         return {name: value for name, value in candidates.items() if name in accepted}
