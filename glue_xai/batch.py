@@ -72,6 +72,16 @@ def _measurements(explanation, image, wcs):
     return {PREFIX + name: value for name, value in columns.items() if not isinstance(value, str)}
 
 
+#: Prefix of the SFNet feature columns (``method="features"``): one per feature active for any source.
+SFNET_FEATURE = PREFIX + "sfnet_feature_"
+
+
+def missing_value(name):
+    """What a source lacking column ``name`` holds: 0 for an SFNet feature (a feature outside
+    a source's top k has activation exactly 0, which is what the model's head reads), else NaN."""
+    return 0.0 if name.startswith(SFNET_FEATURE) else np.nan
+
+
 def source_columns(explanation, image, wcs=None):
     """Catalogue columns for one explained source.
 
@@ -92,6 +102,9 @@ def source_columns(explanation, image, wcs=None):
     columns[PREFIX + "relevance_in_source"] = inside
     columns[PREFIX + "source_area"] = area
     columns.update(_measurements(explanation, image, wcs))
+    if explanation.method == "features":
+        for j, activation in zip(explanation.extras["features"], explanation.extras["activations"]):
+            columns[f"{SFNET_FEATURE}{j}"] = float(activation)
     return columns
 
 
@@ -159,7 +172,7 @@ def _collect(results, rows, settings):
         names += [n for n in columns if n not in names]
     columns = {}
     for name in names:
-        values = [c.get(name, np.nan) for c, _ in results]
+        values = [c.get(name, missing_value(name)) for c, _ in results]
         columns[name] = np.array(values)
     return BatchResult(columns, np.stack([m for _, m in results]), np.asarray(rows), settings)
 

@@ -103,3 +103,21 @@ def test_tsne_of_penultimate_features_as_two_columns(built, reference_model):
     assert max(Counter(labels(cs.catalogue)).values()) == 1
     np.testing.assert_allclose(cs.catalogue["xai_tsne_x"], first)
     assert embedding_columns(cs.catalogue, cs.stack, reference_model, method="pca") == ["xai_pca_x", "xai_pca_y"]
+
+
+def test_sfnet_feature_activations_become_catalogue_columns(built):
+    import glue_xai as gx
+    from glue_xai.explain.features import feature_columns
+    from glue_xai.viewer.catalogue_columns import explain_stack
+
+    sfnet_settings = ExplanationSettings(model_name="mirabest-sfnet", method="features", target=None, seed=0,
+                                         options=(("feature", 0),))
+    rows, columns = explain_stack(built.stack, sfnet_settings)
+    expected = feature_columns(gx.load_model("mirabest-sfnet"), built.stack[CUTOUTS], fit="pad")
+    written = {name[len("xai_"):]: values for name, values in columns.items() if name.startswith("xai_sfnet_feature_")}
+    assert set(written) == set(expected)  # exactly the features active for any of these sources
+    for name, values in expected.items():
+        # Inactive features read 0, as the model's head reads them, not NaN.
+        np.testing.assert_allclose(written[name], values, rtol=1e-5, atol=1e-7)
+    per_source = np.array([[written[n][i] for n in written] for i in range(len(rows))])
+    assert ((per_source > 0).sum(axis=1) == 4).all()  # k = 4 features per source
