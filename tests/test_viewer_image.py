@@ -314,3 +314,22 @@ def test_option_panels_drive_the_state_and_recompute(app, qtbot, fri):
     drawn_alpha = max(a.get_array()[..., 3].max() for a in artist.mpl_artists if hasattr(a, "get_array")
                       and getattr(a.get_array(), "ndim", 0) == 3 and a.get_array().dtype != np.uint8)
     assert drawn_alpha == pytest.approx(0.3)
+
+
+def test_salient_extent_is_drawn_as_a_line_across_the_region(app, qtbot, fri):
+    from glue_xai.explain.measure import extent_line, salient_extent
+
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="integrated_gradients")
+    draw(app, data, RectangularROI(74.5, 224.5, 74.5, 224.5))
+    artist = wait_for_overlay(qtbot, viewer)
+    n_before = len(artist.mpl_artists)
+    artist.state.show_extent = True
+    result = salient_extent(artist.explanation.map, wcs=artist.region.wcs)
+    (xa, ya), (xb, yb) = extent_line(result)
+    lines = [a for a in artist.mpl_artists if hasattr(a, "get_xdata")]
+    assert len(artist.mpl_artists) == n_before + 2
+    y0, _, x0, _ = artist.region.box
+    np.testing.assert_allclose(lines[-1].get_xdata(), [x0 + xa, x0 + xb])
+    np.testing.assert_allclose(lines[-1].get_ydata(), [y0 + ya, y0 + yb])
+    assert result["extent_arcsec"] > 5

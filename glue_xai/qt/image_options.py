@@ -130,6 +130,7 @@ class ExplanationStyleEditor(QtWidgets.QWidget):
         self.text_contour_percentiles = QtWidgets.QLineEdit()
         self.bool_show_boundaries = QtWidgets.QCheckBox("Superpixel boundaries (LIME)")
         self.value_top_k = _spin(0, 50)
+        self.bool_show_extent = QtWidgets.QCheckBox("Salient extent and angle (line)")
         self.bool_show_legend = QtWidgets.QCheckBox("Legend (class, probability, method)")
 
         form.addRow(self.bool_show_heatmap)
@@ -140,6 +141,7 @@ class ExplanationStyleEditor(QtWidgets.QWidget):
         form.addRow("Percentiles", self.text_contour_percentiles)
         form.addRow(self.bool_show_boundaries)
         form.addRow("Outline top-k ±", self.value_top_k)
+        form.addRow(self.bool_show_extent)
         form.addRow(self.bool_show_legend)
 
         self._connections = [
@@ -151,5 +153,6 @@ class ExplanationStyleEditor(QtWidgets.QWidget):
             connect_text(state, "contour_percentiles", self.text_contour_percentiles),
             connect_checkable_button(state, "show_boundaries", self.bool_show_boundaries),
             connect_value(state, "top_k", self.value_top_k),
+            connect_checkable_button(state, "show_extent", self.bool_show_extent),
             connect_checkable_button(state, "show_legend", self.bool_show_legend),
         ]

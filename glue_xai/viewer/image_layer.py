@@ -15,7 +15,8 @@ from glue_xai.viewer.image_state import METHOD_LABELS, XAIExplanationLayerState,
 __all__ = ["XAIExplanationLayerArtist", "heatmap_rgba", "inner_edges", "outline_rgba", "robust_peak", "top_superpixels"]
 
 STYLE_SETTINGS = ("opacity", "show_heatmap", "signed_cmap", "magnitude_cmap", "show_contours",
-                  "contour_percentiles", "show_boundaries", "top_k", "show_legend", "visible", "zorder", "color")
+                  "contour_percentiles", "show_boundaries", "top_k", "show_extent", "show_legend", "visible", "zorder",
+                  "color")
 # Colours that stay readable over both a diverging and a sequential heat map.
 POSITIVE_OUTLINE = "gold"
 NEGATIVE_OUTLINE = "cyan"
@@ -196,6 +197,8 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         if self.state.show_contours:
             self._draw_contours()
         self._draw_outlines()
+        if self.state.show_extent:
+            self._draw_extent()
         if self.state.show_legend:
             self._draw_legend()
         for artist in self.mpl_artists:
@@ -235,6 +238,34 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
             self._add_contour(-relevance, levels, colors=["navy"], linewidths=1.0, linestyles="dashed", zorder=2)
         else:
             self._add_contour(relevance, levels, colors=["white"], linewidths=1.0, zorder=2)
+
+    def salient_extent(self):
+        """The shown explanation's salient extent (measured once per explanation), or None
+        when nothing in the map is salient enough to measure."""
+        from glue_xai.explain.measure import salient_extent
+
+        if getattr(self, "_extent_of", None) is not self.explanation:
+            try:
+                self._extent = salient_extent(self.explanation.map, wcs=self.region.wcs,
+                                              pixel_scale_arcsec=self.explanation.params.get("pixel_scale_arcsec"))
+            except ValueError:
+                self._extent = None
+            self._extent_of = self.explanation
+        return self._extent
+
+    def _draw_extent(self):
+        """The measured extent as a line across the salient region, labelled with size and angle."""
+        from glue_xai.explain.measure import extent_line
+
+        result = self.salient_extent()
+        if result is None:
+            return
+        (xa, ya), (xb, yb) = extent_line(result)
+        y0, _, x0, _ = self.region.box
+        (line,) = self.axes.plot([x0 + xa, x0 + xb], [y0 + ya, y0 + yb], color="lime", linewidth=2, zorder=4)
+        label = self.axes.text(x0 + xb, y0 + yb, f" {result['extent_arcsec']:.0f}\" PA {result['pa_deg']:.0f}°",
+                               color="lime", fontsize=8, zorder=4)
+        self.mpl_artists += [line, label]
 
     def _draw_outlines(self):
         """Region outline, superpixel boundaries and top-k superpixels, as one image.

@@ -175,6 +175,8 @@ class XAIExplanationLayerState(ImageSubsetLayerState):
     contour_percentiles = DDCProperty("90, 99", docstring="Contour levels: percentiles of |relevance|")
     show_boundaries = DDCProperty(True, docstring="LIME: draw the superpixel boundaries")
     top_k = DDCProperty(3, docstring="LIME: outline the k most positive and k most negative superpixels")
+    show_extent = DDCProperty(False, docstring="Draw the salient region's measured extent and position angle "
+                                               "as a line (glue_xai.explain.measure.salient_extent)")
     show_legend = DDCProperty(True, docstring="Write the class, its probability and the method by the region")
 
     def __init__(self, layer=None, viewer_state=None, **kwargs):
