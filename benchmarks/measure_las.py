@@ -78,10 +78,12 @@ def agreement(las, measured):
     median ratio and the number of sources measured (zero sizes cannot be logged)."""
     ok = np.isfinite(measured) & (measured > 0)
     if ok.sum() < 3:
-        return dict(pearson=np.nan, spearman=np.nan, rms_log=np.nan, ratio=np.nan, n=int(ok.sum()))
+        return dict(pearson=np.nan, spearman=np.nan, pearson_log=np.nan, rms_log=np.nan, ratio=np.nan,
+                    n=int(ok.sum()))
     x, y = las[ok], measured[ok]
     log_ratio = np.log10(y / x)
     return dict(pearson=stats.pearsonr(x, y)[0], spearman=stats.spearmanr(x, y)[0],
+                pearson_log=stats.pearsonr(np.log10(x), np.log10(y))[0],
                 rms_log=float(np.sqrt(np.mean((log_ratio - np.median(log_ratio)) ** 2))),
                 ratio=float(10 ** np.median(log_ratio)), n=int(ok.sum()))
 
@@ -116,12 +118,13 @@ def table_rows(las, fr_class, results):
 
 
 def rst_table(rows):
-    header = ["method", "size", "r FRI", "r FRII", "r all", "rho FRI", "rho FRII", "rho all",
-              "rms log all", "ratio all", "AUC", "n", "trunc."]
+    header = ["method", "size", "r FRI", "r FRII", "r all", "r log FRII", "r log all", "rho FRI", "rho FRII",
+              "rho all", "rms log all", "ratio all", "AUC", "n", "trunc."]
     lines = []
     for row in rows:
         lines.append([row["method"], row["quantity"],
                       *(f"{row[g]['pearson']:.2f}" for g in ("FRI", "FRII", "all")),
+                      *(f"{row[g]['pearson_log']:.2f}" for g in ("FRII", "all")),
                       *(f"{row[g]['spearman']:.2f}" for g in ("FRI", "FRII", "all")),
                       f"{row['all']['rms_log']:.2f}", f"{row['all']['ratio']:.2f}",
                       f"{row['auc']:.2f}", str(row["all"]["n"]), str(row["truncated"])])
