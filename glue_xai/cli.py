@@ -39,6 +39,8 @@ def _train(args):
     options = {"widths": list(args.widths)} if args.widths else {}
     if args.double_last:
         options["double_last"] = args.double_last
+    if args.smooth:
+        options["smooth"] = True
     train.train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
                 architecture_options=options)
 

@@ -12,3 +12,26 @@ def test_architectures_are_built_by_name_and_unknown_names_refused():
 
     with pytest.raises(ValueError, match="unknown architecture 'resnet'"):
         build_architecture("resnet")
+
+
+def _nyquist_share(model):
+    """Share of the input gradient's power on the Nyquist row and column: the checkerboard."""
+    import numpy as np
+
+    torch.manual_seed(0)
+    x = torch.rand(1, 1, 150, 150, requires_grad=True)
+    model.eval()(x)[0, 1].backward()
+    power = np.abs(np.fft.fft2(x.grad[0, 0].numpy())) ** 2
+    return (power[75, :].sum() + power[:, 75].sum()) / power.sum()
+
+
+def test_smooth_variant_has_no_checkerboard_in_its_gradients():
+    from glue_xai.models.architectures import RadioCNN
+
+    torch.manual_seed(1)
+    strided = RadioCNN(double_last=2)
+    torch.manual_seed(1)
+    smooth = RadioCNN(double_last=2, smooth=True)
+    assert _nyquist_share(strided) > 1e-3
+    assert _nyquist_share(smooth) < 1e-12
+    assert smooth(torch.zeros(2, 1, 150, 150)).shape == (2, 2)

@@ -28,11 +28,20 @@ class RadioCNN(nn.Module):
     penultimate-layer features, used for embeddings of a catalogue.
     """
 
-    def __init__(self, in_channels=1, n_classes=2, widths=(16, 32, 64, 64), dropout=0.3, double_last=0):
+    def __init__(self, in_channels=1, n_classes=2, widths=(16, 32, 64, 64), dropout=0.3, double_last=0,
+                 smooth=False):
         super().__init__()
-        layers, n_in = [_conv_block(in_channels, widths[0], kernel_size=5, stride=2)], widths[0]
+        # ``smooth``: average pooling where the default strides and max-pools. Striding and
+        # max-pooling make input gradients a checkerboard (power at the Nyquist frequency);
+        # averaging does not, and saliency maps then follow the source's components.
+        if smooth:
+            layers = [nn.AvgPool2d(2), _conv_block(in_channels, widths[0], kernel_size=5)]
+        else:
+            layers = [_conv_block(in_channels, widths[0], kernel_size=5, stride=2)]
+        pool = nn.AvgPool2d if smooth else nn.MaxPool2d
+        n_in = widths[0]
         for i, width in enumerate(widths[1:], start=1):
-            layers += [nn.MaxPool2d(2), _conv_block(n_in, width)]
+            layers += [pool(2), _conv_block(n_in, width)]
             # A second convolution on the coarse grids is cheap and deepens the features.
             if i >= len(widths) - double_last:
                 layers[-1] = nn.Sequential(*layers[-1], *_conv_block(width, width))

@@ -149,6 +149,8 @@ def add_arguments(parser):
     parser.add_argument("--root", default=None, help="MiraBest folder (default: ../shared/data/mirabest)")
     parser.add_argument("--widths", type=int, nargs="+", default=None, help="channels of the CNN's blocks")
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--smooth", action="store_true",
+                        help="average pooling instead of stride/max-pooling (smoother gradient maps)")
     parser.add_argument("--double-last", type=int, default=SHIPPED_OPTIONS["double_last"],
                         help="blocks (from the end) with two convolutions")
 
@@ -160,6 +162,8 @@ def main(argv=None):
     options = {"widths": list(args.widths)} if args.widths else {}
     if args.double_last:
         options["double_last"] = args.double_last
+    if args.smooth:
+        options["smooth"] = True
     card = train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
                  architecture_options=options)
     print(json.dumps({"validation_accuracy": card.info["validation_accuracy"]}))
