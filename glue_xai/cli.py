@@ -42,13 +42,14 @@ def _train(args):
     if args.smooth:
         options["smooth"] = True
     train.train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
-                architecture_options=options)
+                architecture_options=options, name=args.name, stem=args.name.replace("-", "_"))
 
 
 def _evaluate(args):
     from glue_xai.models import evaluate
 
-    evaluate.main((["--write"] if args.write else []) + (["--root", args.root] if args.root else []))
+    evaluate.main((["--write"] if args.write else []) + (["--root", args.root] if args.root else [])
+                  + ["--model", args.model])
 
 
 def _explain(args):
@@ -74,6 +75,7 @@ def build_parser():
     evaluate = commands.add_parser("evaluate", help="re-measure the shipped model's card numbers")
     evaluate.add_argument("--write", action="store_true")
     evaluate.add_argument("--root", default=None)
+    evaluate.add_argument("--model", default="mirabest-fr", help="which shipped model (mirabest-fr, mirabest-fr-smooth, ...)")
     evaluate.set_defaults(run=_evaluate)
     explainer = commands.add_parser("explain", help="classify and explain every source of a catalogue, "
                                                     "writing a FITS table and a cube of maps")

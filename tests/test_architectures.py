@@ -35,3 +35,20 @@ def test_smooth_variant_has_no_checkerboard_in_its_gradients():
     assert _nyquist_share(strided) > 1e-3
     assert _nyquist_share(smooth) < 1e-12
     assert smooth(torch.zeros(2, 1, 150, 150)).shape == (2, 2)
+
+
+def test_shipped_smooth_model_has_no_checkerboard_on_a_real_cutout(mirabest_root):
+    import numpy as np
+
+    import glue_xai as gx
+    from glue_xai.data.cutouts import read_cutout
+
+    image = read_cutout(mirabest_root / "fits/200_003.845+000.156_0.4401_0024.05.fits").image
+
+    def share(name):
+        relevance = gx.explain(gx.load_model(name), image, method="saliency").model_map
+        power = np.abs(np.fft.fft2(relevance)) ** 2
+        return (power[75, :].sum() + power[:, 75].sum()) / power.sum()
+
+    assert share("mirabest-fr") > 0.01
+    assert share("mirabest-fr-smooth") < 1e-12

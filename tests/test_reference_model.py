@@ -15,7 +15,9 @@ def test_card_describes_the_model(reference_model):
     assert "non-commercial" in card.info["terms_of_use"]
 
 
-def test_validation_accuracy(reference_model, mirabest_root):
+@pytest.mark.parametrize("name", ["mirabest-fr", "mirabest-fr-smooth"])
+def test_validation_accuracy(name, mirabest_root):
+    reference_model = gx.load_model(name)
     result = validation_accuracy(reference_model, mirabest_root)
     assert result["n_images"] == 140
     assert result["accuracy"] >= 0.90, result
@@ -24,8 +26,9 @@ def test_validation_accuracy(reference_model, mirabest_root):
     assert result["accuracy"] == pytest.approx(reference_model.card.info["validation_accuracy"], abs=0.015)
 
 
-def test_raw_fits_and_dataset_image_agree(reference_model, mirabest_root):
-    result = raw_batch_agreement(reference_model, mirabest_root)
+@pytest.mark.parametrize("name", ["mirabest-fr", "mirabest-fr-smooth"])
+def test_raw_fits_and_dataset_image_agree(name, mirabest_root):
+    result = raw_batch_agreement(gx.load_model(name), mirabest_root)
     assert result["n_sources"] == 200
     assert result["agreement"] >= 0.95, result
     assert result["median_probability_difference"] < 0.02, result

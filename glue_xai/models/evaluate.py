@@ -50,12 +50,13 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=None)
     parser.add_argument("--write", action="store_true", help="store the numbers in the shipped model card")
+    parser.add_argument("--model", default="mirabest-fr", choices=sorted(SHIPPED), help="which shipped model")
     args = parser.parse_args(argv)
-    model = load_model("mirabest-fr")
+    model = load_model(args.model)
     numbers = {"validation": validation_accuracy(model, args.root), "raw_fits_vs_batch": raw_batch_agreement(model, args.root)}
     print(json.dumps(numbers, indent=2))
     if args.write:
-        path = WEIGHTS_DIR / f"{SHIPPED['mirabest-fr']}.json"
+        path = WEIGHTS_DIR / f"{SHIPPED[args.model]}.json"
         card = ModelCard.load(path)
         card.info["evaluation"] = numbers
         card.save(path)

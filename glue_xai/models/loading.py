@@ -8,7 +8,8 @@ from glue_xai.models.card import ModelCard
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 #: Shipped models: name -> file stem in ``weights/`` (``<stem>.pt`` + ``<stem>.json``).
-SHIPPED = {"mirabest-fr": "mirabest_fr", "mirabest-sfnet": "mirabest_sfnet"}
+SHIPPED = {"mirabest-fr": "mirabest_fr", "mirabest-fr-smooth": "mirabest_fr_smooth",
+           "mirabest-sfnet": "mirabest_sfnet"}
 
 
 def shipped_models(kind="image"):

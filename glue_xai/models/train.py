@@ -149,6 +149,8 @@ def add_arguments(parser):
     parser.add_argument("--root", default=None, help="MiraBest folder (default: ../shared/data/mirabest)")
     parser.add_argument("--widths", type=int, nargs="+", default=None, help="channels of the CNN's blocks")
     parser.add_argument("--lr", type=float, default=2e-3)
+    parser.add_argument("--name", default="mirabest-fr",
+                        help="model name; files are <name with _ for ->.pt and .json")
     parser.add_argument("--smooth", action="store_true",
                         help="average pooling instead of stride/max-pooling (smoother gradient maps)")
     parser.add_argument("--double-last", type=int, default=SHIPPED_OPTIONS["double_last"],
@@ -165,7 +167,7 @@ def main(argv=None):
     if args.smooth:
         options["smooth"] = True
     card = train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
-                 architecture_options=options)
+                 architecture_options=options, name=args.name, stem=args.name.replace("-", "_"))
     print(json.dumps({"validation_accuracy": card.info["validation_accuracy"]}))
 
 
