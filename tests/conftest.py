@@ -25,3 +25,18 @@ def reference_model():
     import glue_xai as gx
 
     return gx.load_model("mirabest-fr")
+
+
+@pytest.fixture
+def app(qapp):
+    """A headless glue application with the plugin set up; its viewers are closed afterwards."""
+    from glue_qt.app import GlueApplication
+
+    import glue_xai as gx
+
+    gx.setup()
+    application = GlueApplication()
+    yield application
+    for viewer in list(application.viewers[0]):
+        viewer.close(warn=False)
+    application.close()

@@ -20,18 +20,6 @@ def sources(mirabest_root):
 
 
 @pytest.fixture
-def app(qapp):
-    from glue_qt.app import GlueApplication
-
-    gx.setup()
-    application = GlueApplication()
-    yield application
-    for viewer in list(application.viewers[0]):
-        viewer.close(warn=False)
-    application.close()
-
-
-@pytest.fixture
 def built(app, sources):
     table, images = sources
     cs = catalogue_stack(table, cutouts=images)

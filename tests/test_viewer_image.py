@@ -20,17 +20,6 @@ WAIT_MS = 60000
 
 
 @pytest.fixture
-def app(qapp):
-    from glue_qt.app import GlueApplication
-
-    application = GlueApplication()
-    yield application
-    for viewer in list(application.viewers[0]):
-        viewer.close(warn=False)
-    application.close()
-
-
-@pytest.fixture
 def fri(mirabest_root):
     return read_cutout(mirabest_root / FRI_FILE)
 

@@ -5,10 +5,10 @@ from glue.core import Data
 from glue.core.roi import RectangularROI
 
 from glue_xai.explain.metrics import quality_summary
-from test_viewer_image import WAIT_MS, app, draw, fri, open_viewer, wait_for_overlay  # noqa: F401
+from test_viewer_image import WAIT_MS, draw, fri, open_viewer, wait_for_overlay  # noqa: F401
 
 
-def test_measure_quality_shows_the_same_numbers_as_quality_summary(app, qtbot, fri, reference_model):  # noqa: F811
+def test_measure_quality_shows_the_same_numbers_as_quality_summary(app, qtbot, fri, reference_model):
     data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
     viewer = open_viewer(app, data, method="smoothgrad", smoothgrad_samples=5, seed=3)
     panel = viewer.options.quality

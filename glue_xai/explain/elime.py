@@ -17,8 +17,7 @@ the elite frequency still decides wherever it differs.
 """
 import numpy as np
 
-from glue_xai.explain.lime import perturbed_probabilities, weighted_ridge
-from glue_xai.explain.segmentation import segment
+from glue_xai.explain.lime import perturbed_probabilities, superpixels_of, weighted_ridge
 from glue_xai.explain.substrate import make_substrate
 
 
@@ -126,12 +125,7 @@ def elime(model, x, target, seed=0, n_segments=64, segmentation="slic", scale=No
     _check_options(population, generations, penalty, tournament, crossover, mutation, elite, patience)
     population, generations, elite = int(population), int(generations), int(elite)
     rng = np.random.default_rng(seed)
-    if segments is None:
-        segments = segment(x, segmentation, n_segments=n_segments, scale=scale, seed=seed)
-    segments = np.asarray(segments, dtype=np.int32)
-    if segments.shape != x.shape[1:]:
-        raise ValueError(f"segments have shape {segments.shape}, expected {x.shape[1:]}")
-    n_superpixels = int(segments.max()) + 1
+    segments, n_superpixels = superpixels_of(x, segments, segmentation, n_segments, scale, seed)
     if n_superpixels < 2:
         raise ValueError("elime needs at least two superpixels")
     mutation_rate = 1.0 / n_superpixels if mutation is None else float(mutation)

@@ -76,6 +76,19 @@ def perturbed_probabilities(model, x, segments, masks, substrate):
     return np.concatenate(out)
 
 
+def superpixels_of(x, segments=None, segmentation="slic", n_segments=64, scale=None, seed=0):
+    """The superpixels of model input ``x``: ``segments`` checked if given, else computed.
+
+    Returns ``(segments as int32 (h, w), number of superpixels)``.
+    """
+    if segments is None:
+        segments = segment(x, segmentation, n_segments=n_segments, scale=scale, seed=seed)
+    segments = np.asarray(segments, dtype=np.int32)
+    if segments.shape != x.shape[1:]:
+        raise ValueError(f"segments have shape {segments.shape}, expected {x.shape[1:]}")
+    return segments, int(segments.max()) + 1
+
+
 def lime(model, x, target, seed=0, n_samples=1000, segmentation="slic", n_segments=64, scale=None,
          substrate="noise", kernel_width=0.25, alpha=1.0, segments=None, masks=None):
     """LIME on a model-ready input ``x`` (C, h, w); returns a dict for the dispatcher.
@@ -87,12 +100,7 @@ def lime(model, x, target, seed=0, n_samples=1000, segmentation="slic", n_segmen
     if n_samples < 2:
         raise ValueError(f"n_samples must be at least 2, got {n_samples}")
     rng = np.random.default_rng(seed)
-    if segments is None:
-        segments = segment(x, segmentation, n_segments=n_segments, scale=scale, seed=seed)
-    segments = np.asarray(segments, dtype=np.int32)
-    if segments.shape != x.shape[1:]:
-        raise ValueError(f"segments have shape {segments.shape}, expected {x.shape[1:]}")
-    n_features = int(segments.max()) + 1
+    segments, n_features = superpixels_of(x, segments, segmentation, n_segments, scale, seed)
     if masks is None:
         masks = sample_masks(n_samples, n_features, rng)
     masks = np.asarray(masks)
