@@ -35,10 +35,6 @@ class MiraBestBatches:
     def dec_deg(self):
         return np.array([float(_NAME.search(f).group("dec")) for f in self.filenames])
 
-    @property
-    def class_codes(self):
-        return [_NAME.search(f).group("code") for f in self.filenames]
-
     def source_keys(self):
         """``"<code>_<ra>±<dec>"`` for each image, as in the FITS file names."""
         return [f"{m.group('code')}_{m.group('ra')}{m.group('dec')}" for m in map(_NAME.search, self.filenames)]

@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 
+from glue_xai.explain.arguments import check_settings
 from glue_xai.explain.explanation import Explanation
 
 METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam", "features")
@@ -68,11 +69,7 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
         raise TypeError(f"model must be a glue_xai Classifier (see glue_xai.load_model), got {type(model).__name__}")
     function = method_function(method)
     allowed = method_options(method)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise TypeError(f"method {method!r} has no option(s) {unknown}; its options are {sorted(allowed)}")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
+    check_settings(method, options, allowed, seed)
     if wcs is not None and pixel_scale_arcsec is None:
         pixel_scale_arcsec = pixel_scale_from_wcs(wcs)
 

@@ -27,6 +27,7 @@ import time
 import numpy as np
 from scipy import ndimage
 
+from glue_xai.explain.arguments import check_settings
 from glue_xai.explain.explanation import Explanation
 from glue_xai.models.spectral import as_spectrum_classifier
 
@@ -219,11 +220,7 @@ def explain_spectrum(model, spectrum, method="saliency", target=None, seed=0, wa
     """
     started = time.perf_counter()
     allowed = spectrum_method_options(method)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise ValueError(f"method {method!r} has no option(s) {unknown}; its options are {sorted(allowed)}")
-    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
-        raise ValueError(f"seed must be an integer, got {seed!r}")
+    check_settings(method, options, allowed, seed)
     flux = np.asarray(spectrum, dtype=np.float64)
     if flux.ndim != 1:
         raise ValueError(f"a spectrum must be 1-D, got shape {flux.shape}")

@@ -4,7 +4,6 @@ Quality costs model evaluations (deletion and insertion curves, and one explanat
 extra seed for stability), so the viewer computes it only when asked, in its worker
 thread, with the same cancel flag and progress as an explanation.
 """
-from glue_xai.explain.metrics import quality_summary
 from glue_xai.viewer.explanation_job import ExplanationJob, _CancellableModel
 
 __all__ = ["QualityJob"]
@@ -33,6 +32,10 @@ class QualityJob(ExplanationJob):
         return 2 * (CURVE_STEPS + 1) + (N_STABILITY_SEEDS - 1) * self.settings.expected_images()
 
     def run(self, model_store):
+        # Imported here, in the worker: the metrics pull in scipy.stats (about 0.5 s), which
+        # glue's start-up should not pay for.
+        from glue_xai.explain.metrics import quality_summary
+
         self.checkpoint()
         model = _CancellableModel(model_store.get(self.settings.model_name), self)
         summary = quality_summary(model, self.explanation, seeds=self.seeds, n_steps=CURVE_STEPS,
