@@ -82,8 +82,9 @@ class ExplanationJob:
     ``progress`` (optional) is called from the worker thread with a fraction in [0, 1].
     """
 
-    def __init__(self, region, settings, owner=None, progress=None):
+    def __init__(self, region, settings, owner=None, progress=None, measure_extent=True):
         self.region = region
+        self.measure_extent = measure_extent
         self.settings = settings
         self.owner = owner
         self.progress = progress
@@ -125,9 +126,22 @@ class ExplanationJob:
                               fit="pad", **dict(self.settings.options))
         # The cancel flag may have been raised after the last forward pass.
         self.checkpoint()
+        if self.measure_extent:  # here, off the GUI thread (20-70 ms), for the viewer's extent line
+            explanation.extras["salient_extent"] = measure_salient_extent(explanation, region.wcs)
         if self.progress is not None:
             self.progress(1.0)
         return explanation
+
+
+def measure_salient_extent(explanation, wcs=None):
+    """:func:`glue_xai.explain.measure.salient_extent` of the explanation's map, or None
+    when nothing in it is salient enough to measure."""
+    from glue_xai.explain.measure import salient_extent
+
+    try:
+        return salient_extent(explanation.map, wcs=wcs, pixel_scale_arcsec=explanation.params.get("pixel_scale_arcsec"))
+    except ValueError:
+        return None
 
 
 class ExplanationCache:

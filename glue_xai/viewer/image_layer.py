@@ -240,18 +240,14 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
             self._add_contour(relevance, levels, colors=["white"], linewidths=1.0, zorder=2)
 
     def salient_extent(self):
-        """The shown explanation's salient extent (measured once per explanation), or None
-        when nothing in the map is salient enough to measure."""
-        from glue_xai.explain.measure import salient_extent
+        """The shown explanation's salient extent, measured by the worker with the
+        explanation (None when nothing in the map is salient enough to measure)."""
+        extras = self.explanation.extras
+        if "salient_extent" not in extras:  # made outside the viewer's jobs
+            from glue_xai.viewer.explanation_job import measure_salient_extent
 
-        if getattr(self, "_extent_of", None) is not self.explanation:
-            try:
-                self._extent = salient_extent(self.explanation.map, wcs=self.region.wcs,
-                                              pixel_scale_arcsec=self.explanation.params.get("pixel_scale_arcsec"))
-            except ValueError:
-                self._extent = None
-            self._extent_of = self.explanation
-        return self._extent
+            extras["salient_extent"] = measure_salient_extent(self.explanation, self.region.wcs)
+        return extras["salient_extent"]
 
     def _draw_extent(self):
         """The measured extent as a line across the salient region, labelled with size and angle."""
