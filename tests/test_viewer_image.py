@@ -322,3 +322,20 @@ def test_salient_extent_is_drawn_as_a_line_across_the_region(app, qtbot, fri):
     np.testing.assert_allclose(lines[-1].get_xdata(), [x0 + xa, x0 + xb])
     np.testing.assert_allclose(lines[-1].get_ydata(), [y0 + ya, y0 + yb])
     assert result["extent_arcsec"] > 5
+
+
+def test_extent_line_wanted_before_the_request_is_measured_in_the_worker(app, qtbot, fri):
+    from glue_xai.viewer.explanation_job import measure_salient_extent
+
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="integrated_gradients")
+    subset = draw(app, data, RectangularROI(74.5, 224.5, 74.5, 224.5))
+    artist = wait_for_overlay(qtbot, viewer)
+    assert "salient_extent" not in artist.explanation.extras  # not measured when the line is off
+    artist.state.show_extent = True
+    subset.subset_state = RoiSubsetState(data.pixel_component_ids[-1], data.pixel_component_ids[-2],
+                                         RectangularROI(70.5, 230.5, 70.5, 230.5))
+    qtbot.waitUntil(lambda: artist.explanation is not None and artist.region.box[0] == 71 and not viewer.busy,
+                    timeout=WAIT_MS)
+    measured = artist.explanation.extras["salient_extent"]  # came with the explanation from the worker
+    assert measured["extent_arcsec"] == measure_salient_extent(artist.explanation, artist.region.wcs)["extent_arcsec"]

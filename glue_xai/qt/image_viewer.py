@@ -195,7 +195,9 @@ class XAIImageViewer(ImageViewer):
             artist.message = "" if isinstance(reason, NotOnThisData) else str(reason)
             return
         artist.message = ""
-        job = ExplanationJob(region, settings, owner=artist)
+        # The extent line's measurement is done in the worker when the line is wanted; one
+        # switched on later is measured once on the GUI thread by the layer artist.
+        job = ExplanationJob(region, settings, owner=artist, measure_extent=artist.state.show_extent)
         cached = self.cache.get(job.key) if use_cache else None
         if cached is not None:
             artist.show_explanation(region, cached, job.key)

@@ -103,8 +103,7 @@ def explain_stack(stack, settings, slices=None, model_store=None, cache=None, pr
         region = ImageRegion(data_label=stack.label, data_uuid=str(stack.uuid), slice_index=(int(k),),
                              slice_shape=image.shape, box=(0, image.shape[0], 0, image.shape[1]), pixels=image,
                              inside=np.ones(image.shape, dtype=bool), wcs=wcs, is_stack=True)
-        # The catalogue measures the source on the model's field of view itself (source_columns).
-        job = ExplanationJob(region, replace(settings, seed=source_seed(settings.seed, row)), measure_extent=False)
+        job = ExplanationJob(region, replace(settings, seed=source_seed(settings.seed, row)))
         explanation = cache.get(job.key) if cache is not None else None
         if explanation is None:
             if on_job is not None:

@@ -82,7 +82,7 @@ class ExplanationJob:
     ``progress`` (optional) is called from the worker thread with a fraction in [0, 1].
     """
 
-    def __init__(self, region, settings, owner=None, progress=None, measure_extent=True):
+    def __init__(self, region, settings, owner=None, progress=None, measure_extent=False):
         self.region = region
         self.measure_extent = measure_extent
         self.settings = settings
@@ -126,7 +126,7 @@ class ExplanationJob:
                               fit="pad", **dict(self.settings.options))
         # The cancel flag may have been raised after the last forward pass.
         self.checkpoint()
-        if self.measure_extent:  # here, off the GUI thread (20-70 ms), for the viewer's extent line
+        if self.measure_extent:  # off the GUI thread (20-70 ms), for the viewer's extent line
             explanation.extras["salient_extent"] = measure_salient_extent(explanation, region.wcs)
         if self.progress is not None:
             self.progress(1.0)
