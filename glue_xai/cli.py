@@ -26,7 +26,7 @@ def _demo(args):
         raise ValueError("this machine has no display to open glue on; run `glue-xai demo --screenshot demo.png` "
                          "to render the demo to a PNG instead")
 
-    messages = run_demo(screenshot=args.screenshot, method=args.method)
+    messages = run_demo(screenshot=args.screenshot, method=args.method, model=args.model)
     if args.screenshot:
         print(f"wrote {args.screenshot}")
         for message in messages or []:
@@ -66,7 +66,8 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="open glue with the plugin on the shipped FIRST demo data")
     demo.add_argument("--screenshot", metavar="PNG", help="render to this PNG without a display, then exit")
-    demo.add_argument("--method", default="integrated_gradients",
+    demo.add_argument("--model", default="mirabest-fr-smooth", help="shipped model to explain")
+    demo.add_argument("--method", default="smoothgrad",
                       choices=[m for m in METHODS if m not in MODEL_SPECIFIC_METHODS])
     demo.set_defaults(run=_demo)
     trainer = commands.add_parser("train", help="train the MiraBest FR-I/FR-II classifier")

@@ -19,8 +19,13 @@ def _demo_source(table, fr_class):
     return min(rows, key=lambda i: abs(float(table[i]["las_arcsec"]) - SHOWCASE_LAS_ARCSEC[fr_class]))
 
 
-def build_demo(app, method="integrated_gradients"):
-    """Fill ``app`` with the demo data and viewers; returns the XAI viewers."""
+def build_demo(app, method="smoothgrad", model="mirabest-fr-smooth"):
+    """Fill ``app`` with the demo data and viewers; returns the XAI viewers.
+
+    The default is SmoothGrad of the smooth-gradient model: of the shipped models and
+    methods, the map a newcomer can read at a glance (a blob on the source, see
+    docs/model.rst).
+    """
     from glue.core.roi import CircularROI
     from glue.core.subset import RoiSubsetState
     from glue.core.data_factories import load_data
@@ -40,6 +45,7 @@ def build_demo(app, method="integrated_gradients"):
         image.label = f"{row['source_id']} ({fr_class})"
         app.data_collection.append(image)
         viewer = app.new_data_viewer(XAIImageViewer, data=image)
+        viewer.state.model = model
         viewer.state.method = method
         ny, nx = image.shape
         radius = max(12.0, min(0.5 * float(row["las_arcsec"]) / 1.8 + 8, 0.45 * min(nx, ny)))
@@ -69,7 +75,7 @@ def wait_until_explained(app, viewers, timeout=120):
         time.sleep(0.05)
 
 
-def run_demo(screenshot=None, method="integrated_gradients"):
+def run_demo(screenshot=None, method="smoothgrad", model="mirabest-fr-smooth"):
     """Open glue on the demo; with ``screenshot``, render it to that PNG and exit instead."""
     import os
 
@@ -82,7 +88,7 @@ def run_demo(screenshot=None, method="integrated_gradients"):
 
     glue_xai.setup()
     app = GlueApplication()
-    viewers = build_demo(app, method=method)
+    viewers = build_demo(app, method=method, model=model)
     if not screenshot:
         app.start(maximized=True)
         return None
