@@ -51,15 +51,15 @@ def _load_cache():
         return {k: f[k] for k in f.files}
 
 
-def compute_maps(cutouts, methods=METHODS, seed=0, verbose=True):
+def compute_maps(cutouts, methods=METHODS, seed=0, verbose=True, model_name="mirabest-fr"):
     """{method: (N, 150, 150) float32 model-grid maps, explaining the predicted class
     (NaN for sources a subsampled method skipped)} plus ``"predict"``: (N, 2) class
     probabilities and ``"input"``: (N, 150, 150) what the model saw (background-clipped,
-    scaled); cached per method and weights."""
+    scaled); cached per method and weights of the shipped model ``model_name``."""
     import glue_xai as gx
 
-    model = gx.load_model("mirabest-fr")
-    tag = weights_tag()
+    model = gx.load_model(model_name)
+    tag = weights_tag(model_name)
     cache = _load_cache()
     out = {}
     for method in ("predict", "input") + tuple(methods):

@@ -18,10 +18,12 @@ import numpy as np
 from scipy import ndimage
 
 from glue_xai.explain.measure_region import (FIRST_BEAM_ARCSEC, Geometry, check_map, check_wcs_shape,
-                                             describe_region, pixel_scale, touches_edge)
+                                             describe_region, enclosed_level, pixel_scale, touches_edge)
 from glue_xai.models.preprocess import sigma_clipped_background
 
 SIGNS = ("positive", "abs")
+#: How the threshold is chosen when none is given (see :func:`salient_extent`).
+RULES = ("enclosed", "compact")
 
 
 def relevance_values(relevance, sign="positive", smooth_px=0.0):
@@ -53,7 +55,8 @@ def _adaptive_levels(values, valid, k_sigma, min_fraction, n_levels):
     return np.geomspace(floor, 0.9 * peak, n_levels), peak, floor
 
 
-def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, sign="positive",
+def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, rule="enclosed",
+                   enclosed_fraction=0.9, sign="positive",
                    beam_arcsec=FIRST_BEAM_ARCSEC, smooth_arcsec=None, centre=None, k_sigma=3.0,
                    min_fraction=0.05, max_area_fraction=0.05, max_components=4, n_levels=40,
                    centre_radius_arcsec=None, link_arcsec=None, min_peak_separation_arcsec=None,
@@ -66,19 +69,24 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
     field of view) and is never salient.
 
     **Threshold.** Given ``threshold`` (in the map's units, applied to the smoothed map),
-    it is used as is. Otherwise it is chosen adaptively, like the bar-length method's
-    raising of the threshold until the salient pixels are few and coherent: the
-    candidates run from the map's noise floor (sigma-clipped median + ``k_sigma`` times
-    the sigma-clipped spread, and at least ``min_fraction`` of the peak) geometrically up
-    to 90% of the peak, and the chosen one is the *lowest* at which the source's region
+    it is used as is. Otherwise it is chosen from the map by ``rule``:
 
-    * covers at most ``max_area_fraction`` of the valid pixels (a source, not a wash of
-      relevance over the field),
-    * has at most ``max_components`` separate pieces (coherent, not speckle), and
-    * does not touch the border of the data (it has come loose from the background).
-
-    The lowest such level keeps as much of the source as possible, which is what an
-    extent needs; if none qualifies the highest is used and the rule says so.
+    ``"enclosed"`` (default)
+        the level above which the map's strongest pixels hold ``enclosed_fraction`` (0.9)
+        of its total relevance: the smallest region carrying 90% of the evidence, like a
+        90% credible region of a probability map or the radius holding 90% of a galaxy's
+        light. It needs no noise model (relevance maps have none), does not depend on the
+        map's units, and a faint but large region (a lobe far from the core) counts with
+        the weight it carries. On the 260 FIRST sources it tracks the catalogue sizes
+        best (``docs/measure.rst``).
+    ``"compact"``
+        like the bar-length method's raising of the threshold until the salient pixels
+        are few and coherent: candidates run from the map's noise floor (sigma-clipped
+        median + ``k_sigma`` times the sigma-clipped spread, and at least ``min_fraction``
+        of the peak) geometrically up to 90% of the peak, and the chosen one is the
+        *lowest* at which the source's region covers at most ``max_area_fraction`` of the
+        valid pixels, has at most ``max_components`` pieces and does not touch the border
+        of the data; if none qualifies the highest is used and the rule says so.
 
     **Which pixels are the source.** Only regions connected to or near the centre
     (``centre``, pixel (x, y); default the image centre, where cutouts put their source)
@@ -109,6 +117,12 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
         end nearest the centre), over the extent, in [0, 1]. Hotspots at the ends
         (FR-II) give a ratio near 1, bright inner jets (FR-I) a small one. (It separated
         the classes better than the two strongest peaks' separation over the extent.)
+    ``edge_brightening``
+        the relevance-weighted mean distance of the region's pixels from the host (the
+        ``centre``) over the region's largest distance from it, in [0, 1]: near 1 when
+        the evidence sits at the far ends (FR-II hotspots), near 0 when it sits at the
+        host (FR-I core and inner jets). It separates the classes better than
+        ``fr_ratio`` on real sources.
     ``threshold``, ``threshold_rule``
         the threshold used and how it was chosen;
     ``line_xy``, ``farthest_pair_xy``, ``mask``, ``n_pixels``, ``truncated``
@@ -119,6 +133,8 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
 
     Raises ValueError for a map that is not 2-D, has no finite pixels, or has nothing salient.
     """
+    if rule not in RULES:
+        raise ValueError(f"rule must be one of {RULES}, got {rule!r}")
     relevance = check_map(map, "relevance map")
     check_wcs_shape(wcs, relevance.shape)
     scale = pixel_scale(wcs, pixel_scale_arcsec)
@@ -137,6 +153,24 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, si
     if threshold is not None:
         mask, n = geometry.group_mask(filled >= threshold, filled)
         return describe_region(values, mask, n, geometry, wcs, threshold, "given", valid)
+
+    if rule == "enclosed":
+        # Only relevance above the map's own background counts: a gradient map's speckle
+        # over the empty sky, summed over thousands of pixels, would otherwise outweigh
+        # the source. (Integrated gradients of a clipped image is exactly 0 off the
+        # emission, so there the floor is 0 and nothing changes.) A smooth map that is
+        # high almost everywhere (Grad-CAM's coarse grid) fools the clipping, so the
+        # background is never put above half the peak.
+        median, spread = sigma_clipped_background(values[valid])
+        floor = min(max(median + k_sigma * spread, 0.0), 0.5 * float(np.max(values[valid])))
+        level = floor + enclosed_level(np.where(allowed, values - floor, np.nan), enclosed_fraction)
+        mask, n = geometry.group_mask(filled >= level, filled)
+        if n == 0:
+            raise ValueError("the relevance map has nothing salient near the source centre")
+        peak = float(np.max(filled))
+        rule_text = (f"enclosed: the strongest pixels holding {enclosed_fraction:g} of the map's relevance "
+                     f"above its background ({floor:.3g}); level {level / peak:.3f} x peak")
+        return describe_region(values, mask, n, geometry, wcs, level, rule_text, valid)
 
     levels, peak, floor = _adaptive_levels(values, valid, k_sigma, min_fraction, n_levels)
     area_limit = max_area_fraction * valid.sum()

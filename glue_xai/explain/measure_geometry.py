@@ -134,3 +134,19 @@ def two_strongest_peaks(values, mask, min_separation_px, size_px):
     far = np.hypot(*(positions - first).T) >= min_separation_px
     second = positions[np.argmax(far)] if far.any() else None
     return tuple(first), None if second is None else tuple(second)
+
+
+def edge_brightening(values, mask, centre_xy):
+    """Where along the source its weight lies: the ``values``-weighted mean distance of the
+    region's pixels from the host (``centre_xy``) over the region's largest distance from
+    it, in [0, 1]. Weight at the far ends (FR-II hotspots) gives values near 1, weight at
+    the host (an FR-I core and inner jets) near 0: Fanaroff & Riley's edge-brightened /
+    edge-darkened distinction, without having to pick one brightest point per side."""
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return float("nan")
+    weights = np.maximum(values[ys, xs], 0.0)
+    distances = np.hypot(xs - centre_xy[0], ys - centre_xy[1])
+    if weights.sum() <= 0 or distances.max() <= 0:
+        return 0.0
+    return float(np.sum(weights * distances) / weights.sum() / distances.max())

@@ -8,8 +8,9 @@ exactly the same geometry and can be compared column by column.
 import numpy as np
 from scipy import ndimage
 
-from glue_xai.explain.measure_geometry import (axis_line, brightest_on_each_side, farthest_pair, principal_axis, position_angle_deg, separation_arcsec, sky_position,
-                                               two_strongest_peaks)
+from glue_xai.explain.measure_geometry import (axis_line, brightest_on_each_side, edge_brightening, farthest_pair,
+                                               principal_axis, position_angle_deg, separation_arcsec,
+                                               sky_position, two_strongest_peaks)
 from glue_xai.explain.measure_regions import regions, source_group
 
 #: FIRST's restoring beam (FWHM, arcsec): the natural unit of "close" and "small" here.
@@ -88,6 +89,20 @@ class Geometry:
         return np.isin(labels, chosen) & (labels > 0), len(chosen)
 
 
+def enclosed_level(values, fraction):
+    """The level above which the map's strongest pixels hold ``fraction`` of its total
+    (non-negative) weight: the highest-density region, as a credible region is for a
+    probability map. ``values`` are non-negative; NaN pixels are ignored."""
+    if not 0.0 < fraction <= 1.0:
+        raise ValueError(f"the enclosed fraction must be in (0, 1], got {fraction}")
+    finite = values[np.isfinite(values)]
+    ordered = np.sort(finite[finite > 0])[::-1]
+    if len(ordered) == 0:
+        raise ValueError("nothing is above zero: no region encloses any weight")
+    cumulative = np.cumsum(ordered)
+    return float(ordered[min(np.searchsorted(cumulative, fraction * cumulative[-1]), len(ordered) - 1)])
+
+
 def touches_edge(mask, valid):
     """True when the region reaches the image border or missing (NaN) pixels: it may go on."""
     edge = ~ndimage.binary_erosion(valid, border_value=0)
@@ -121,6 +136,7 @@ def describe_region(values, mask, n_components, geometry, wcs, threshold, thresh
         "fr_separation_arcsec": fr_separation,
         "fr_points_xy": fr_points,
         "fr_ratio": fr_separation / extent if extent > 0 else 0.0,
+        "edge_brightening": edge_brightening(values, mask, geometry.centre),
         "threshold": float(threshold),
         "threshold_rule": threshold_rule,
         "line_xy": line,
