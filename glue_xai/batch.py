@@ -14,10 +14,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["source_seed", "source_columns", "emission_mask", "run_batch", "BatchResult", "PREFIX"]
+__all__ = ["source_seed", "source_columns", "measurement_explanation", "emission_mask", "run_batch", "BatchResult",
+           "PREFIX", "MEASURE_METHOD"]
 
 #: Every column written by glue-xai starts with this, so they are easy to find and replace.
 PREFIX = "xai_"
+#: The map the measurement columns (``xai_saliency_extent_arcsec``, ...) are taken from,
+#: whatever method a run shows: on 260 FIRST sources only integrated gradients' salient
+#: region tracks the catalogue sizes (docs/measure.rst), and one method for every run
+#: keeps the columns comparable between runs.
+MEASURE_METHOD = "integrated_gradients"
 EMISSION_SIGMA = 3.0
 DEFAULT_CHUNK = 4
 
@@ -69,7 +75,7 @@ def _measurements(explanation, image, wcs):
     except ImportError:
         return {}
     columns = measurement_columns(explanation, image, wcs)
-    return {PREFIX + name: value for name, value in columns.items() if not isinstance(value, str)}
+    return {PREFIX + name: value for name, value in columns.items()}
 
 
 #: Prefix of the SFNet feature columns (``method="features"``): one per feature active for any source.
@@ -82,7 +88,20 @@ def missing_value(name):
     return 0.0 if name.startswith(SFNET_FEATURE) else np.nan
 
 
-def source_columns(explanation, image, wcs=None):
+def measurement_explanation(explanation, explain_with):
+    """The explanation the measurement columns are taken from: ``explanation`` itself when
+    it is :data:`MEASURE_METHOD`'s, else ``explain_with(MEASURE_METHOD)`` (the caller
+    explains the same image and class with that method); ``explanation`` again for a
+    model without gradients (the ``saliency_method`` column says which was measured)."""
+    if explanation.method == MEASURE_METHOD:
+        return explanation
+    try:
+        return explain_with(MEASURE_METHOD)
+    except TypeError:  # not a torch module: integrated gradients cannot be computed
+        return explanation
+
+
+def source_columns(explanation, image, wcs=None, measured=None):
     """Catalogue columns for one explained source.
 
     ``xai_pred_class``, ``xai_prob_<class>``, ``xai_explained_class``,
@@ -90,7 +109,9 @@ def source_columns(explanation, image, wcs=None):
     emission, within the model's field of view), ``xai_source_area`` (the share of that
     field which is emission: the chance level of the previous number), and, from
     :func:`glue_xai.explain.measure.measurement_columns`, the salient and flux extents
-    (``xai_saliency_extent_arcsec``, ``xai_flux_extent_arcsec``, ...).
+    (``xai_saliency_extent_arcsec``, ``xai_flux_extent_arcsec``, ...) of ``measured``
+    (an explanation of the same image, see :func:`measurement_explanation`; default
+    ``explanation``).
     """
     from glue_xai.explain.measure import field_of_view
 
@@ -101,7 +122,7 @@ def source_columns(explanation, image, wcs=None):
     columns[PREFIX + "explained_class"] = explanation.target_name
     columns[PREFIX + "relevance_in_source"] = inside
     columns[PREFIX + "source_area"] = area
-    columns.update(_measurements(explanation, image, wcs))
+    columns.update(_measurements(explanation if measured is None else measured, image, wcs))
     if explanation.method == "features":
         for j, activation in zip(explanation.extras["features"], explanation.extras["activations"]):
             columns[f"{SFNET_FEATURE}{j}"] = float(activation)
@@ -150,9 +171,13 @@ def explain_chunk(model_name, images, wcs_headers, rows, method, seed, target, o
     with _one_torch_thread():
         for image, header, row in zip(images, wcs_headers, rows):
             wcs = _wcs(header)
-            explanation = explain(model, image, method=method, target=target, seed=source_seed(seed, row),
+            seed_of_source = source_seed(seed, row)
+            explanation = explain(model, image, method=method, target=target, seed=seed_of_source,
                                   wcs=wcs, fit="pad", **options)
-            results.append((source_columns(explanation, image, wcs), explanation.map.astype(np.float32)))
+            measured = measurement_explanation(explanation, lambda other: explain(
+                model, image, method=other, target=target, seed=seed_of_source, wcs=wcs, fit="pad"))
+            results.append((source_columns(explanation, image, wcs, measured),
+                            explanation.map.astype(np.float32)))
     return results
 
 

@@ -71,12 +71,34 @@ def test_each_source_uses_its_own_seed_and_the_cache_serves_a_rerun(built, refer
     cache, jobs = ExplanationCache(), []
     lime = settings("lime", seed=3, n_samples=120, n_segments=16)
     explain_catalogue(cs.catalogue, cs.stack, lime, slices=[2], cache=cache, on_job=jobs.append)
-    assert len(jobs) == 1 and jobs[0].settings.seed == source_seed(3, 2)
+    # LIME for the source, and integrated gradients for its size columns (MEASURE_METHOD).
+    assert [job.settings.method for job in jobs] == ["lime", "integrated_gradients"]
+    assert all(job.settings.seed == source_seed(3, 2) for job in jobs)
     direct = gx.explain(reference_model, cs.stack[CUTOUTS][2], method="lime", seed=source_seed(3, 2), fit="pad",
                         pixel_scale_arcsec=1.8, n_samples=120, n_segments=16)
     np.testing.assert_array_equal(cache.get(jobs[0].key).map, direct.map)
     explain_catalogue(cs.catalogue, cs.stack, lime, slices=[2], cache=cache, on_job=jobs.append)
-    assert len(jobs) == 1  # nothing recomputed
+    assert len(jobs) == 2  # nothing recomputed
+
+
+def test_size_columns_measure_integrated_gradients_whatever_the_method(built):
+    from glue_xai.explain.measure import measurement_columns
+    from glue_xai.viewer.catalogue_stack import cutout_rows, cutout_wcs
+
+    cs = built
+    cache, jobs = ExplanationCache(), []
+    explain_catalogue(cs.catalogue, cs.stack, settings("gradcam"), slices=[4], cache=cache, on_job=jobs.append)
+    gradcam, integrated = (cache.get(job.key) for job in jobs)
+    assert (gradcam.method, integrated.method) == ("gradcam", "integrated_gradients")
+    image = np.asarray(cs.stack[CUTOUTS][4], dtype=float)
+    expected = measurement_columns(integrated, image, cutout_wcs(cs.stack, 4))
+    row = int(cutout_rows(cs.stack)[4])
+    assert cs.catalogue["xai_saliency_extent_arcsec"][row] == pytest.approx(expected["saliency_extent_arcsec"])
+    assert cs.catalogue["xai_saliency_edge_brightening"][row] == pytest.approx(expected["saliency_edge_brightening"])
+    assert cs.catalogue["xai_saliency_method"][row] == "integrated_gradients"
+    # Measuring Grad-CAM's own map would have given another extent: the column is not it.
+    own = measurement_columns(gradcam, image, cutout_wcs(cs.stack, 4))
+    assert own["saliency_extent_arcsec"] != pytest.approx(expected["saliency_extent_arcsec"])
 
 
 def test_write_columns_fills_rows_not_given_and_keeps_text_as_text():

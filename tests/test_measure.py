@@ -196,7 +196,8 @@ def test_measurement_columns_from_an_explanation():
     explanation = gx.explain(model, source.image, "gradcam", wcs=source.wcs)
     columns = measurement_columns(explanation, source.image, source.wcs)
     for prefix in ("saliency", "flux"):
-        for suffix in ("extent_arcsec", "pa_deg", "peak_sep_arcsec", "fr_ratio", "n_components"):
+        for suffix in ("extent_arcsec", "pa_deg", "peak_sep_arcsec", "fr_ratio", "edge_brightening",
+                       "n_components"):
             assert f"{prefix}_{suffix}" in columns
     assert columns["flux_extent_arcsec"] == pytest.approx(source.las_arcsec, rel=0.1)
     assert angle_difference(columns["flux_pa_deg"], 60.0) <= 10.0

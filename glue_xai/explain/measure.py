@@ -216,7 +216,7 @@ def extent_line(result):
 #: The measurements written to a catalogue, as (column suffix, result key).
 COLUMN_KEYS = (("extent_arcsec", "extent_arcsec"), ("pa_deg", "pa_deg"),
                ("peak_sep_arcsec", "peak_separation_arcsec"), ("fr_sep_arcsec", "fr_separation_arcsec"),
-               ("fr_ratio", "fr_ratio"),
+               ("fr_ratio", "fr_ratio"), ("edge_brightening", "edge_brightening"),
                ("n_components", "n_components"), ("centre_ra_deg", "centre_ra_deg"),
                ("centre_dec_deg", "centre_dec_deg"), ("threshold", "threshold"), ("truncated", "truncated"))
 
@@ -249,7 +249,7 @@ def measurement_columns(explanation, image, wcs=None, **options):
     as missing), so the two describe the same piece of sky. Columns (floats, NaN when
     nothing could be measured): ``saliency_extent_arcsec``, ``saliency_pa_deg``,
     ``saliency_peak_sep_arcsec``, ``saliency_fr_sep_arcsec``, ``saliency_fr_ratio``,
-    ``saliency_n_components`` (int),
+    ``saliency_edge_brightening``, ``saliency_n_components`` (int),
     ``saliency_centre_ra_deg``, ``saliency_centre_dec_deg``, ``saliency_threshold``,
     ``saliency_truncated`` (bool), the same with prefix ``flux_``, and ``saliency_method``.
     ``options`` go to :func:`salient_extent`. Without a WCS the explanation's pixel scale

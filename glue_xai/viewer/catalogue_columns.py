@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from glue_xai.batch import PREFIX, missing_value, source_columns, source_seed
+from glue_xai.batch import PREFIX, measurement_explanation, missing_value, source_columns, source_seed
 from glue_xai.viewer.catalogue_stack import CUTOUTS, cutout_row, cutout_rows, cutout_wcs, is_catalogue_stack
 
 __all__ = ["write_columns", "explain_catalogue", "explain_stack", "model_features", "embedding", "embedding_columns",
@@ -103,15 +103,24 @@ def explain_stack(stack, settings, slices=None, model_store=None, cache=None, pr
         region = ImageRegion(data_label=stack.label, data_uuid=str(stack.uuid), slice_index=(int(k),),
                              slice_shape=image.shape, box=(0, image.shape[0], 0, image.shape[1]), pixels=image,
                              inside=np.ones(image.shape, dtype=bool), wcs=wcs, is_stack=True)
-        job = ExplanationJob(region, replace(settings, seed=source_seed(settings.seed, row)))
-        explanation = cache.get(job.key) if cache is not None else None
-        if explanation is None:
-            if on_job is not None:
-                on_job(job)
-            explanation = job.run(model_store)
-            if cache is not None:
-                cache.put(job.key, explanation)
-        results.append(source_columns(explanation, image, wcs))
+        source_settings = replace(settings, seed=source_seed(settings.seed, row))
+
+        def run(job):
+            explanation = cache.get(job.key) if cache is not None else None
+            if explanation is None:
+                if on_job is not None:
+                    on_job(job)
+                explanation = job.run(model_store)
+                if cache is not None:
+                    cache.put(job.key, explanation)
+            return explanation
+
+        explanation = run(ExplanationJob(region, source_settings))
+        # The size columns come from integrated gradients whatever the method shown (see
+        # glue_xai.batch.MEASURE_METHOD); through the cache, so the viewer has it too.
+        measured = measurement_explanation(explanation, lambda method: run(ExplanationJob(
+            region, replace(source_settings, method=method, options=()))))
+        results.append(source_columns(explanation, image, wcs, measured))
         if progress is not None:
             progress(done + 1, len(slices))
     names = dict.fromkeys(name for columns in results for name in columns)
