@@ -21,6 +21,10 @@ def add_arguments(parser, methods):
     parser.add_argument("--out", required=True, help="FITS table to write: the catalogue plus xai_* columns")
     parser.add_argument("--maps", help="FITS cube of the explanation maps to write")
     parser.add_argument("--method", default="saliency", choices=methods)
+    parser.add_argument("--sizes-from", default="integrated_gradients", choices=[*methods, "method"],
+                        help="method whose maps the size columns (xai_saliency_extent_arcsec, ...) measure: "
+                             "integrated_gradients (default; the one that tracks source sizes, computed besides "
+                             "--method's) or 'method' to measure --method's own maps at no extra cost")
     parser.add_argument("--model", default="mirabest-fr", help="a shipped model's name or a model file")
     parser.add_argument("--target", default=None, help="class to explain (default: the predicted class)")
     parser.add_argument("--seed", type=int, default=0, help="run seed; each source's seed derives from it and "
@@ -67,6 +71,7 @@ def run_explain(args):
     result = run_batch(built.stack.get_component(CUTOUTS).data, built.stack.meta[WCS_META], rows, model=args.model,
                        method=args.method, seed=args.seed, target=args.target, workers=args.workers,
                        scheduler=args.scheduler, chunk_size=args.chunk_size,
+                       sizes_from=None if args.sizes_from == "method" else args.sizes_from,
                        progress=None if args.quiet else ProgressBar())
     table = catalogue_with_columns(catalogue_table(args.catalogue), result.columns, rows)
     if "source_index" not in table.colnames:  # what the maps cube's SOURCES table refers to

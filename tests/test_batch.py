@@ -97,3 +97,25 @@ def test_cli_writes_a_table_and_a_map_cube_glue_opens(small_catalogue, mirabest_
     wcs = read_map_wcs(maps, 6)
     x, y = wcs.world_to_pixel_values(source["ra_deg"][6], source["dec_deg"][6])
     assert abs(x - 74.5) <= 0.5 and abs(y - 74.5) <= 0.5
+
+
+def test_size_columns_measure_integrated_gradients_unless_told_otherwise(stack, plain):
+    import glue_xai as gx
+    from glue_xai.explain.measure import measurement_columns
+    from glue_xai.viewer.catalogue_stack import cutout_wcs
+
+    rows, k = cutout_rows(stack), 2
+    image, wcs = np.asarray(stack[CUTOUTS][k], dtype=float), cutout_wcs(stack, k)
+    model = gx.load_model("mirabest-fr")
+    integrated = gx.explain(model, image, "integrated_gradients", seed=source_seed(5, rows[k]), wcs=wcs, fit="pad")
+    expected = measurement_columns(integrated, image, wcs)
+    assert plain.columns["xai_saliency_method"][k] == "integrated_gradients"
+    assert plain.columns["xai_saliency_extent_arcsec"][k] == pytest.approx(expected["saliency_extent_arcsec"])
+    assert plain.settings["sizes_from"] == "integrated_gradients"
+    own = run_batch(stack[CUTOUTS][[k]], [stack.meta[WCS_META][k]], rows[[k]], method="saliency", seed=5,
+                    sizes_from=None)
+    np.testing.assert_array_equal(own.maps, plain.maps[[k]])  # the run's maps do not change
+    assert own.columns["xai_saliency_method"][0] == "saliency"
+    saliency_map = gx.explain(model, image, "saliency", seed=source_seed(5, rows[k]), wcs=wcs, fit="pad")
+    assert own.columns["xai_saliency_extent_arcsec"][0] == pytest.approx(
+        measurement_columns(saliency_map, image, wcs)["saliency_extent_arcsec"])
