@@ -141,7 +141,9 @@ def scatter_plots(las, fr_class, results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(results)
+    # The ones worth a picture: the table has the rest (whose sizes do not track LAS).
+    names = [n for n in ("integrated_gradients", "integrated_gradients (compact rule)", "lime", "flux (image)",
+                         "flux (enclosed rule)") if n in results]
     fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 6.6), sharex=True, sharey=True)
     for col, name in enumerate(names):
         for row, quantity in enumerate(("extent_arcsec", "peak_separation_arcsec")):
@@ -156,7 +158,8 @@ def scatter_plots(las, fr_class, results, path):
             ax.set_ylim(3, 600)
             r_all = agreement(las, results[name][quantity])["pearson"]
             r_ii = agreement(las[fr_class == "FRII"], results[name][quantity][fr_class == "FRII"])["pearson"]
-            ax.set_title(f"{name}\n{quantity.replace('_arcsec', '')}: r={r_all:.2f} (FRII {r_ii:.2f})", fontsize=8)
+            label = name.replace("integrated_gradients", "integrated gradients")
+            ax.set_title(f"{label}\n{quantity.replace('_arcsec', '')}: r={r_all:.2f} (FRII {r_ii:.2f})", fontsize=8)
             if row == 1:
                 ax.set_xlabel("catalogue LAS (arcsec)")
             if col == 0:
@@ -173,17 +176,21 @@ def ratio_plot(fr_class, results, path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = list(results)
-    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 3.4))
+    names = [n for n in results if "compact" not in n]
+    fig, ax = plt.subplots(figsize=(1.5 * len(names) + 2, 3.6))
+    both = np.isin(fr_class, ("FRI", "FRII"))
     for i, name in enumerate(names):
         for offset, cls, colour in ((-0.18, "FRI", "tab:blue"), (0.18, "FRII", "tab:red")):
-            values = results[name]["fr_ratio"][fr_class == cls]
+            values = results[name]["edge_brightening"][fr_class == cls]
             jitter = np.random.default_rng(0).uniform(-0.08, 0.08, len(values))
             ax.scatter(i + offset + jitter, values, s=5, c=colour, alpha=0.6, label=cls if i == 0 else None)
-    ax.set_xticks(range(len(names)), names, fontsize=8)
-    ax.set_ylabel("FR ratio\n(brightest points either side) / extent", fontsize=8)
-    ax.set_ylim(-0.03, 1.03)
-    ax.legend(fontsize=8, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 1.12), frameon=False)
+        auc = roc_auc(results[name]["edge_brightening"][both], fr_class[both] == "FRII")
+        ax.text(i, 1.0, f"AUC {auc:.2f}", ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(range(len(names)), [n.replace("integrated_gradients", "integrated\ngradients")
+                                      .replace(" (", "\n(") for n in names], fontsize=7)
+    ax.set_ylabel("edge brightening\n(mean distance of the weight\nfrom the host) / reach", fontsize=8)
+    ax.set_ylim(-0.03, 1.08)
+    ax.legend(fontsize=8, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 1.16), frameon=False)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -224,8 +231,9 @@ def example_plot(table, cutouts, maps, method, path, per_class=3):
         ax.plot([x0, x1], [y0, y1], color="tab:cyan", lw=1.2)
         points = [p for p in salient["fr_points_xy"] if p is not None]
         ax.plot([p[0] for p in points], [p[1] for p in points], "o", mfc="none", mec="lime", ms=7)
-        ax.set_title(f"{method}: {salient['extent_arcsec']:.0f}\" PA {salient['pa_deg']:.0f}\n"
-                     f"FR ratio {salient['fr_ratio']:.2f}", fontsize=8)
+        ax.plot([74.5], [74.5], "+", color="w", ms=8)  # the host: the cutout's centre
+        ax.set_title(f"{method.replace('_', ' ')}: {salient['extent_arcsec']:.0f}\" PA {salient['pa_deg']:.0f}\n"
+                     f"edge brightening {salient['edge_brightening']:.2f}", fontsize=8)
         for ax in axes[:, col]:
             ax.set_xlim(20, 130)  # the middle 200": every chosen source fits
             ax.set_ylim(20, 130)

@@ -28,7 +28,7 @@ BOX = (74.5, 224.5, 74.5, 224.5)  # xmin, xmax, ymin, ymax in pixels: 150 x 150 
 VIEW = (55, 245)  # zoom: pixel range shown on both axes
 
 
-def screenshot(app, data, method, path):
+def screenshot(app, data, method, path, show_extent=False):
     from glue.core.roi import RectangularROI
     from glue.core.subset import RoiSubsetState
     from qtpy import QtWidgets
@@ -54,6 +54,7 @@ def screenshot(app, data, method, path):
     viewer.state.x_min, viewer.state.x_max = VIEW
     viewer.state.y_min, viewer.state.y_max = VIEW
     artist = viewer.explanation_layers()[0]
+    artist.state.show_extent = show_extent  # the measured salient extent as a labelled line
     start = time.perf_counter()
     while artist.explanation is None or viewer.busy:
         QtWidgets.QApplication.processEvents()
