@@ -138,6 +138,28 @@ def test_stack_explains_the_current_cutout_and_caches_each_slice(app, qtbot, mir
     assert not viewer.busy
 
 
+def test_new_pixel_values_are_explained_afresh_not_served_from_the_cache(app, qtbot, fri, reference_model):
+    # Values edited in place keep the data, the slice and the region: the cache key's
+    # pixel digest and the viewer's data-changed handler must both notice.
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="saliency")
+    roi = RectangularROI(74.5, 224.5, 74.5, 224.5)
+    draw(app, data, roi)
+    artist = wait_for_overlay(qtbot, viewer)
+    before = artist.explanation
+    flipped = fri.image[::-1, ::-1].copy()
+    data.update_components({data.id["image"]: flipped})
+    qtbot.waitUntil(lambda: artist.explanation is not None and artist.explanation is not before
+                    and not viewer.busy, timeout=WAIT_MS)
+    expected, _ = expected_overlay(reference_model, flipped, fri.wcs, roi, "saliency")
+    assert_same_map(artist.overlay_array(), expected)
+    assert not np.allclose(artist.explanation.map, before.map)
+    # Putting the old values back is served by the cache: the first result, no job.
+    data.update_components({data.id["image"]: fri.image})
+    qtbot.waitUntil(lambda: artist.explanation is before, timeout=WAIT_MS)
+    assert not viewer.busy
+
+
 def test_moving_the_region_drops_the_stale_result(app, qtbot, fri, reference_model):
     data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
     viewer = open_viewer(app, data, method="lime", lime_samples=3000)

@@ -157,6 +157,14 @@ class XAIImageViewer(ImageViewer):
         if message.attribute != "style":
             self._request_layers_of(message.subset)
 
+    def _update_data_numerical(self, message):
+        super()._update_data_numerical(message)
+        # New pixel values: the explanations of this data are out of date. (Cache keys
+        # carry a digest of the pixels, so the new values are explained afresh.)
+        for artist in self.explanation_layers():
+            if artist.layer.data is message.data:
+                self._request(artist)
+
     def _request_layers_of(self, subset):
         if subset in self._layer_artist_container:
             for artist in self._layer_artist_container[subset]:
