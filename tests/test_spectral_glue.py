@@ -154,3 +154,33 @@ def test_registered_with_glue():
 
     glue_xai.setup()
     assert SpectrumSaliencyViewer in qt_client.members
+
+
+def test_choosing_another_method_recomputes_the_saliency_shown(app, model, spectra, qtbot):
+    from glue_xai.qt.spectrum_viewer import SpectrumSaliencyViewer
+
+    stack = spectra_data(spectra.flux, spectra.wavelength)
+    add_saliency(stack, model, method="saliency", seed=3)
+    app.data_collection.append(stack)
+    viewer = app.new_data_viewer(SpectrumSaliencyViewer, data=stack)
+    viewer.state.saliency_scaling = "common"
+    assert viewer.state.method == "saliency" and not viewer.computing_saliency  # opening recomputes nothing
+    # The Qt combo drives the state; the maps come from the worker thread.
+    options = viewer.options_widget()
+    options.combosel_method.setCurrentIndex(options.combosel_method.findText("integrated_gradients"))
+    assert viewer.state.method == "integrated_gradients"
+    qtbot.waitUntil(lambda: not viewer.computing_saliency, timeout=60000)
+    expected = [explain_spectrum(model, f, "integrated_gradients", seed=3, wavelength=spectra.wavelength).map
+                for f in spectra.flux]
+    np.testing.assert_allclose(stack["saliency"], expected, rtol=1e-12, atol=0)
+    assert stack.meta["saliency"]["method"] == "integrated_gradients" and stack.meta["saliency"]["seed"] == 3
+    _, drawn = layer_artist_of(viewer, stack).saliency_artist.get_data()
+    np.testing.assert_allclose(drawn, np.mean(expected, axis=0), rtol=1e-9, atol=1e-15)
+    assert options.label_saliency_status.text() == "integrated_gradients of agn-spectra"
+    # A model the viewer cannot load is reported under the controls, not raised.
+    stack.meta["saliency"]["model"] = "/nowhere/my-model"
+    viewer.state.method = "smoothgrad"
+    qtbot.waitUntil(lambda: not viewer.computing_saliency, timeout=60000)
+    assert "could not explain" in viewer.state.saliency_status and "no spectrum model" in viewer.state.saliency_status
+    np.testing.assert_allclose(stack["saliency"], expected, rtol=1e-12, atol=0)  # nothing lost
+    viewer.close(warn=False)

@@ -8,6 +8,7 @@ from glue_qt.viewers.profile import ProfileViewer
 from glue_qt.viewers.profile.layer_artist import QThreadedProfileLayerArtist
 
 from glue_xai.qt.spectrum_options import SpectrumLayerStyleEditor, SpectrumOptionsWidget
+from glue_xai.qt.spectrum_worker import SaliencyRun, saliency_request
 from glue_xai.viewer.spectrum_layer_artist import LineMarkers, SpectrumLayerArtist, saliency_axes
 from glue_xai.viewer.spectrum_state import SpectrumViewerState
 
@@ -21,7 +22,9 @@ class SpectrumSaliencyViewer(ProfileViewer):
     """A 1-D profile viewer showing each spectrum's saliency on a twin axis and marking
     the emission lines. Open it on data made with
     :func:`glue_xai.viewer.spectrum_data.spectrum_data` (or ``spectra_data``) after
-    :func:`~glue_xai.viewer.spectrum_data.add_saliency`."""
+    :func:`~glue_xai.viewer.spectrum_data.add_saliency`. Choosing another method in the
+    *Spectrum* tab recomputes the saliency of the spectra shown, in a background thread,
+    with the model, class and seed that made it."""
 
     LABEL = "Spectrum with saliency (glue-xai)"
     _state_cls = SpectrumViewerState
@@ -37,6 +40,8 @@ class SpectrumSaliencyViewer(ProfileViewer):
         self.state.add_callback("x_att", self._update_line_markers)
         self.state.add_callback("show_lines", self._update_line_markers)
         self._update_line_markers()
+        self._saliency_runs = {}  # data -> the run computing its saliency now
+        self.state.add_callback("method", self._method_changed)
 
     def _update_axes(self, *args):
         super()._update_axes(*args)
@@ -51,3 +56,64 @@ class SpectrumSaliencyViewer(ProfileViewer):
                          and self.state.x_att in self.state.reference_data.world_component_ids)
         self.line_markers.draw(visible=self.state.show_lines and on_wavelength)
         self.axes.figure.canvas.draw_idle()
+
+    # --- the saliency method ------------------------------------------------------------
+    def _spectra_shown(self):
+        """The data (not subsets) in this viewer holding spectra with a saliency component."""
+        from glue_xai.viewer.spectrum_data import FLUX, SALIENCY
+
+        shown = []
+        for layer in self.state.layers:
+            data = layer.layer
+            labels = {c.label for c in getattr(data, "main_components", [])}
+            if data is layer.layer.data and {FLUX, SALIENCY} <= labels and data not in shown:
+                shown.append(data)
+        return shown
+
+    def _method_changed(self, method):
+        from glue_xai.viewer.spectrum_data import FLUX, wavelength_of
+
+        for data in self._spectra_shown():
+            try:
+                settings = saliency_request(data, method)
+            except ValueError as reason:
+                self.state.saliency_status = str(reason)
+                continue
+            if settings is None:
+                self.state.saliency_status = f"{method} of {data.meta['saliency']['model']}"
+                continue
+            run = SaliencyRun(data[FLUX], wavelength_of(data), settings)
+            self._saliency_runs[data] = run  # a run still going for this data is now stale
+            run.done.connect(lambda maps, data=data, run=run: self._saliency_done(data, run, maps))
+            run.failed.connect(lambda message, data=data, run=run: self._saliency_failed(data, run, message))
+            self.state.saliency_status = f"computing {method} for {data.label}…"
+            run.start()
+
+    def _saliency_done(self, data, run, maps):
+        from glue_xai.viewer.spectrum_data import store_saliency
+
+        if self._saliency_runs.get(data) is not run:
+            return  # superseded by a later choice
+        del self._saliency_runs[data]
+        store_saliency(data, maps.reshape(data.shape), run.settings)
+        self.state.saliency_status = f"{run.settings['method']} of {run.settings['model']}"
+        for artist in self.layers:  # glue redraws flux profiles, not our second curve
+            if artist.layer is data or getattr(artist.layer, "data", None) is data:
+                artist._update_saliency()
+
+    def _saliency_failed(self, data, run, message):
+        if self._saliency_runs.get(data) is run:
+            del self._saliency_runs[data]
+            self.state.saliency_status = f"{run.settings['method']} could not explain {data.label}: {message}"
+
+    @property
+    def computing_saliency(self):
+        return bool(self._saliency_runs)
+
+    def close(self, warn=True):
+        # A running thread must not be destroyed with its viewer; the maps (seconds for
+        # LIME at most) are then dropped.
+        for run in list(self._saliency_runs.values()):
+            run.wait()
+        self._saliency_runs.clear()
+        return super().close(warn=warn)

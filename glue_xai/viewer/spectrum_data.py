@@ -153,20 +153,32 @@ def add_saliency(data, model, method="saliency", target=None, seed=0, **options)
     """Explain every spectrum in ``data`` and store the maps as its ``saliency`` component.
 
     Returns the :class:`~glue_xai.explain.explanation.Explanation` objects, one per
-    spectrum. The settings go into ``data.meta["saliency"]`` so the map can be redone.
+    spectrum. The settings go into ``data.meta["saliency"]`` so the map can be redone
+    (the spectrum viewer does, when its method is changed).
     """
-    flux = np.atleast_2d(data[FLUX])
-    wavelength = wavelength_of(data)
+    maps, explanations = saliency_maps(data[FLUX], wavelength_of(data), model, method, target, seed, **options)
+    store_saliency(data, maps.reshape(data.shape), {"method": method, "target": target, "seed": seed,
+                                                    "options": options, "model": explanations[0].model_name})
+    return explanations
+
+
+def saliency_maps(flux, wavelength, model, method="saliency", target=None, seed=0, **options):
+    """The maps of every spectrum in ``flux`` (1-D or (n, n_pixels)), as an (n, n_pixels)
+    array, and the explanations. Touches no glue data, so it may run in a worker thread."""
+    flux = np.atleast_2d(np.asarray(flux, dtype=np.float64))
     explanations = [explain_spectrum(model, row, method=method, target=target, seed=seed,
                                      wavelength=wavelength, **options) for row in flux]
-    maps = np.array([e.map for e in explanations]).reshape(data.shape)
+    return np.array([e.map for e in explanations]), explanations
+
+
+def store_saliency(data, maps, settings):
+    """Write ``maps`` (shaped like ``data``) as its ``saliency`` component, replacing any,
+    and ``settings`` (method, target, seed, options, model) as ``data.meta["saliency"]``."""
     if SALIENCY in [c.label for c in data.main_components]:
         data.update_components({data.id[SALIENCY]: maps})
     else:
         data.add_component(maps, SALIENCY)
-    data.meta["saliency"] = {"method": method, "target": target, "seed": seed, "options": options,
-                             "model": explanations[0].model_name}
-    return explanations
+    data.meta["saliency"] = dict(settings)
 
 
 def tsne_coordinates(flux, seed=0, perplexity=30.0):

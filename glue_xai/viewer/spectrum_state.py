@@ -13,6 +13,7 @@ from glue.viewers.matplotlib.state import DeferredDrawSelectionCallbackProperty 
 from glue.viewers.profile.state import ProfileLayerState, ProfileViewerState
 
 from glue_xai.data.spectra import REST_LINES
+from glue_xai.explain.spectral import SPECTRUM_METHODS
 from glue_xai.viewer.spectrum_data import SALIENCY
 
 
@@ -26,6 +27,10 @@ class SpectrumViewerState(ProfileViewerState):
     show_lines = DDCProperty(True, docstring="Whether to mark the emission lines")
     saliency_scaling = DDSCProperty(docstring="'per layer': each saliency curve divided by its largest "
                                               "|value|; 'common': as computed, on one scale")
+    method = DDSCProperty(docstring="The explanation method of the saliency curves: changing it recomputes "
+                                    "the saliency of the spectra shown (with the model, class and seed that "
+                                    "made it)")
+    saliency_status = DDCProperty("", docstring="What the saliency shown is, or why it could not be computed")
 
     def __init__(self, **kwargs):
         super().__init__()
@@ -34,6 +39,8 @@ class SpectrumViewerState(ProfileViewerState):
         # faint source's curve dwarfs a bright one's. Per layer, every curve is readable.
         SpectrumViewerState.saliency_scaling.set_choices(self, ["per layer", "common"])
         self.saliency_scaling = "per layer"
+        SpectrumViewerState.method.set_choices(self, list(SPECTRUM_METHODS))
+        self.method = SPECTRUM_METHODS[0]
         self.lines = dict(REST_LINES)
         self.update_from_dict(kwargs)
 
@@ -42,6 +49,11 @@ class SpectrumViewerState(ProfileViewerState):
         # glue starts on the first world axis, the source index for a stack of spectra;
         # wavelength is the last (numpy order) axis
         data = self.reference_data
+        # Show the method the data's saliency was made with, so opening a viewer never
+        # recomputes anything.
+        made_with = (getattr(data, "meta", None) or {}).get("saliency", {}).get("method")
+        if made_with in SPECTRUM_METHODS and made_with != self.method:
+            self.method = made_with
         if data is not None and getattr(data.coords, "world_axis_physical_types", [None])[0] == "em.wl":
             wavelength = data.world_component_ids[-1]
             if self.x_att is not wavelength:
