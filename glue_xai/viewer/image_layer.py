@@ -240,9 +240,11 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
             self._add_contour(relevance, levels, colors=["white"], linewidths=1.0, zorder=2)
 
     def salient_extent(self):
-        """The shown explanation's salient extent (None when nothing in the map is salient
-        enough to measure): measured by the worker when the line was on as the explanation
-        was requested, else measured here once."""
+        """The shown explanation's salient extent (None when no explanation is shown or
+        nothing in its map is salient enough to measure): measured by the worker when the
+        line was on as the explanation was requested, else measured here once."""
+        if self.explanation is None:
+            return None
         extras = self.explanation.extras
         if "salient_extent" not in extras:
             from glue_xai.viewer.explanation_job import measure_salient_extent
