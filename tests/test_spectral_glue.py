@@ -165,6 +165,7 @@ def test_choosing_another_method_recomputes_the_saliency_shown(app, model, spect
     viewer = app.new_data_viewer(SpectrumSaliencyViewer, data=stack)
     viewer.state.saliency_scaling = "common"
     assert viewer.state.method == "saliency" and not viewer.computing_saliency  # opening recomputes nothing
+    assert viewer.state.saliency_status == "saliency of agn-spectra"
     # The Qt combo drives the state; the maps come from the worker thread.
     options = viewer.options_widget()
     options.combosel_method.setCurrentIndex(options.combosel_method.findText("integrated_gradients"))

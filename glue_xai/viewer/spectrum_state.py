@@ -51,9 +51,12 @@ class SpectrumViewerState(ProfileViewerState):
         data = self.reference_data
         # Show the method the data's saliency was made with, so opening a viewer never
         # recomputes anything.
-        made_with = (getattr(data, "meta", None) or {}).get("saliency", {}).get("method")
+        made = (getattr(data, "meta", None) or {}).get("saliency", {})
+        made_with = made.get("method")
         if made_with in SPECTRUM_METHODS and made_with != self.method:
             self.method = made_with
+        if made_with:
+            self.saliency_status = f"{made_with} of {made.get('model', 'an unnamed model')}"
         if data is not None and getattr(data.coords, "world_axis_physical_types", [None])[0] == "em.wl":
             wavelength = data.world_component_ids[-1]
             if self.x_att is not wavelength:
