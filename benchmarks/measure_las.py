@@ -135,6 +135,12 @@ def rst_table(rows):
     return "\n".join([rule, fmt(header), rule, *(fmt(line) for line in lines), rule])
 
 
+def pretty(name):
+    """A method's name for a figure: 'integrated_gradients_logit' -> 'integrated gradients (logit)'."""
+    return name.replace("integrated_gradients_logit", "integrated gradients (logit)").replace(
+        "integrated_gradients", "integrated gradients")
+
+
 def scatter_plots(las, fr_class, results, path):
     import matplotlib
 
@@ -142,8 +148,8 @@ def scatter_plots(las, fr_class, results, path):
     import matplotlib.pyplot as plt
 
     # The ones worth a picture: the table has the rest (whose sizes do not track LAS).
-    names = [n for n in ("integrated_gradients", "integrated_gradients (compact rule)", "lime", "flux (image)",
-                         "flux (enclosed rule)") if n in results]
+    names = [n for n in ("integrated_gradients_logit", "integrated_gradients", "integrated_gradients (compact rule)",
+                         "flux (image)", "flux (enclosed rule)") if n in results]
     fig, axes = plt.subplots(2, len(names), figsize=(3.2 * len(names), 6.6), sharex=True, sharey=True)
     for col, name in enumerate(names):
         for row, quantity in enumerate(("extent_arcsec", "peak_separation_arcsec")):
@@ -158,7 +164,7 @@ def scatter_plots(las, fr_class, results, path):
             ax.set_ylim(3, 600)
             r_all = agreement(las, results[name][quantity])["pearson"]
             r_ii = agreement(las[fr_class == "FRII"], results[name][quantity][fr_class == "FRII"])["pearson"]
-            label = name.replace("integrated_gradients", "integrated gradients")
+            label = pretty(name)
             ax.set_title(f"{label}\n{quantity.replace('_arcsec', '')}: r={r_all:.2f} (FRII {r_ii:.2f})", fontsize=8)
             if row == 1:
                 ax.set_xlabel("catalogue LAS (arcsec)")
@@ -186,8 +192,8 @@ def ratio_plot(fr_class, results, path):
             ax.scatter(i + offset + jitter, values, s=5, c=colour, alpha=0.6, label=cls if i == 0 else None)
         auc = roc_auc(results[name]["edge_brightening"][both], fr_class[both] == "FRII")
         ax.text(i, 1.0, f"AUC {auc:.2f}", ha="center", va="bottom", fontsize=7)
-    ax.set_xticks(range(len(names)), [n.replace("integrated_gradients", "integrated\ngradients")
-                                      .replace(" (", "\n(") for n in names], fontsize=7)
+    ax.set_xticks(range(len(names)), [pretty(n).replace(" (", "\n(").replace("integrated ", "integrated\n")
+                                      for n in names], fontsize=7)
     ax.set_ylabel("edge brightening\n(mean distance of the weight\nfrom the host) / reach", fontsize=8)
     ax.set_ylim(-0.03, 1.08)
     ax.legend(fontsize=8, loc="upper center", ncol=2, bbox_to_anchor=(0.5, 1.16), frameon=False)
@@ -232,7 +238,7 @@ def example_plot(table, cutouts, maps, method, path, per_class=3):
         points = [p for p in salient["fr_points_xy"] if p is not None]
         ax.plot([p[0] for p in points], [p[1] for p in points], "o", mfc="none", mec="lime", ms=7)
         ax.plot([74.5], [74.5], "+", color="w", ms=8)  # the host: the cutout's centre
-        ax.set_title(f"{method.replace('_', ' ')}: {salient['extent_arcsec']:.0f}\" PA {salient['pa_deg']:.0f}\n"
+        ax.set_title(f"{pretty(method)}: {salient['extent_arcsec']:.0f}\" PA {salient['pa_deg']:.0f}\n"
                      f"edge brightening {salient['edge_brightening']:.2f}", fontsize=8)
         for ax in axes[:, col]:
             ax.set_xlim(20, 130)  # the middle 200": every chosen source fits
@@ -290,15 +296,16 @@ def run(methods=METHODS, plots=True, model_name="mirabest-fr", **options):
     print(f"model accuracy on the FRI/FRII sources: {(predicted[both] == fr_class[both]).mean():.3f}; "
           f"LIME options: {METHOD_OPTIONS.get('lime')}")
     print(rst_table(rows))
-    if "integrated_gradients" in methods:
-        print("\nintegrated gradients, enclosed rule:")
-        print(fraction_sensitivity(las, fr_class, maps["integrated_gradients"]))
+    for name in ("integrated_gradients_logit", "integrated_gradients"):
+        if name in methods:
+            print(f"\n{pretty(name)}, enclosed rule:")
+            print(fraction_sensitivity(las, fr_class, maps[name]))
     if plots:
         IMAGES.mkdir(parents=True, exist_ok=True)
         scatter_plots(las, fr_class, results, IMAGES / "measure_scatter.png")
         ratio_plot(fr_class, results, IMAGES / "measure_fr_ratio.png")
-        if "integrated_gradients" in maps:
-            example_plot(table, cutouts, maps, "integrated_gradients", IMAGES / "measure_examples.png")
+        if "integrated_gradients_logit" in maps:
+            example_plot(table, cutouts, maps, "integrated_gradients_logit", IMAGES / "measure_examples.png")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return las, fr_class, results, rows
 

@@ -12,7 +12,10 @@ import numpy as np
 
 DATA = Path("/work/shared/data/mirabest")
 CACHE = Path("/work/scratch/measure_cache.npz")
-METHODS = ("saliency", "smoothgrad", "integrated_gradients", "gradcam", "lime")
+METHODS = ("saliency", "smoothgrad", "integrated_gradients", "integrated_gradients_logit", "gradcam", "lime")
+#: Maps that are a method with other settings: integrated gradients of the logit
+#: (pre-softmax score), the map the catalogue's size columns measure (glue_xai.batch).
+VARIANTS = {"integrated_gradients_logit": ("integrated_gradients", {"output": "logit"})}
 # LIME costs ~n_samples forward passes per source: to stay within ~15 minutes on two
 # shared cores it gets 300 samples on its 64 superpixels (the default is 1000) and only
 # every second source (130 of 260); the other sources' LIME maps are NaN.
@@ -73,11 +76,11 @@ def compute_maps(cutouts, methods=METHODS, seed=0, verbose=True, model_name="mir
         elif method == "input":
             cache[key] = np.stack([model.prepare(c.image, wcs_scale(c))[0][0] for c in cutouts]).astype(np.float32)
         else:
-            options = METHOD_OPTIONS.get(method, {})
+            explained, options = VARIANTS.get(method, (method, METHOD_OPTIONS.get(method, {})))
             every = EVERY.get(method, 1)
             maps = np.full((len(cutouts), 150, 150), np.nan, dtype=np.float32)
             for i in range(0, len(cutouts), every):
-                maps[i] = gx.explain(model, cutouts[i].image, method, seed=seed, wcs=cutouts[i].wcs,
+                maps[i] = gx.explain(model, cutouts[i].image, explained, seed=seed, wcs=cutouts[i].wcs,
                                      **options).model_map
             cache[key] = maps
         out[method] = cache[key]

@@ -15,15 +15,21 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = ["source_seed", "source_columns", "measurement_explanation", "emission_mask", "run_batch", "BatchResult",
-           "PREFIX", "MEASURE_METHOD"]
+           "PREFIX", "MEASURE_METHOD", "MEASURE_OPTIONS"]
 
 #: Every column written by glue-xai starts with this, so they are easy to find and replace.
 PREFIX = "xai_"
 #: The map the measurement columns (``xai_saliency_extent_arcsec``, ...) are taken from,
-#: whatever method a run shows: on 260 FIRST sources only integrated gradients' salient
-#: region tracks the catalogue sizes (docs/measure.rst), and one method for every run
-#: keeps the columns comparable between runs.
+#: whatever method a run shows: integrated gradients of the class's logit (pre-softmax
+#: score). On 260 FIRST sources it is the map whose salient region tracks the catalogue
+#: sizes and whose edge brightening separates FR I from FR II (docs/measure.rst). The
+#: logit, because the probability of a confident prediction saturates near 1 and its
+#: integrated gradients then credit only where the path crossed the decision. One
+#: setting for every run keeps the columns comparable between runs.
 MEASURE_METHOD = "integrated_gradients"
+#: Options of the measurement's method (the n_steps default spelled out so the key
+#: matches a viewer showing the same map, which then comes from the cache).
+MEASURE_OPTIONS = {"integrated_gradients": {"n_steps": 32, "output": "logit"}}
 EMISSION_SIGMA = 3.0
 DEFAULT_CHUNK = 4
 
@@ -92,12 +98,15 @@ def measurement_explanation(explanation, explain_with, sizes_from=MEASURE_METHOD
     """The explanation the measurement columns are taken from: ``explanation`` itself when
     it is ``sizes_from``'s (or ``sizes_from`` is None: measure the run's own maps, at no
     extra cost), else ``explain_with(sizes_from)`` (the caller explains the same image
-    and class with that method); ``explanation`` again for a model without gradients
-    (the ``saliency_method`` column says which was measured)."""
-    if sizes_from is None or explanation.method == sizes_from:
+    and class with that method and ``options``, :data:`MEASURE_OPTIONS`); ``explanation``
+    again for a model without gradients (the ``saliency_method`` column says which was
+    measured)."""
+    options = MEASURE_OPTIONS.get(sizes_from, {})
+    if sizes_from is None or (explanation.method == sizes_from
+                              and all(explanation.params.get(k) == v for k, v in options.items())):
         return explanation
     try:
-        return explain_with(sizes_from)
+        return explain_with(sizes_from, options)
     except TypeError:  # not a torch module: integrated gradients cannot be computed
         return explanation
 
@@ -175,8 +184,9 @@ def explain_chunk(model_name, images, wcs_headers, rows, method, seed, target, o
             seed_of_source = source_seed(seed, row)
             explanation = explain(model, image, method=method, target=target, seed=seed_of_source,
                                   wcs=wcs, fit="pad", **options)
-            measured = measurement_explanation(explanation, lambda other: explain(
-                model, image, method=other, target=target, seed=seed_of_source, wcs=wcs, fit="pad"), sizes_from)
+            measured = measurement_explanation(explanation, lambda other, other_options: explain(
+                model, image, method=other, target=target, seed=seed_of_source, wcs=wcs, fit="pad",
+                **other_options), sizes_from)
             results.append((source_columns(explanation, image, wcs, measured),
                             explanation.map.astype(np.float32)))
     return results

@@ -107,10 +107,12 @@ def test_size_columns_measure_integrated_gradients_unless_told_otherwise(stack, 
     rows, k = cutout_rows(stack), 2
     image, wcs = np.asarray(stack[CUTOUTS][k], dtype=float), cutout_wcs(stack, k)
     model = gx.load_model("mirabest-fr")
-    integrated = gx.explain(model, image, "integrated_gradients", seed=source_seed(5, rows[k]), wcs=wcs, fit="pad")
+    integrated = gx.explain(model, image, "integrated_gradients", seed=source_seed(5, rows[k]), wcs=wcs, fit="pad",
+                            output="logit")
     expected = measurement_columns(integrated, image, wcs)
     assert plain.columns["xai_saliency_method"][k] == "integrated_gradients"
-    assert plain.columns["xai_saliency_extent_arcsec"][k] == pytest.approx(expected["saliency_extent_arcsec"])
+    for name in ("extent_arcsec", "edge_brightening", "pa_deg", "threshold"):
+        assert plain.columns[f"xai_saliency_{name}"][k] == pytest.approx(expected[f"saliency_{name}"]), name
     assert plain.settings["sizes_from"] == "integrated_gradients"
     own = run_batch(stack[CUTOUTS][[k]], [stack.meta[WCS_META][k]], rows[[k]], method="saliency", seed=5,
                     sizes_from=None)

@@ -71,7 +71,7 @@ def test_each_source_uses_its_own_seed_and_the_cache_serves_a_rerun(built, refer
     cache, jobs = ExplanationCache(), []
     lime = settings("lime", seed=3, n_samples=120, n_segments=16)
     explain_catalogue(cs.catalogue, cs.stack, lime, slices=[2], cache=cache, on_job=jobs.append)
-    # LIME for the source, and integrated gradients for its size columns (MEASURE_METHOD).
+    # LIME for the source, and integrated gradients of the logit for its size columns.
     assert [job.settings.method for job in jobs] == ["lime", "integrated_gradients"]
     assert all(job.settings.seed == source_seed(3, 2) for job in jobs)
     direct = gx.explain(reference_model, cs.stack[CUTOUTS][2], method="lime", seed=source_seed(3, 2), fit="pad",
@@ -90,11 +90,13 @@ def test_size_columns_measure_integrated_gradients_whatever_the_method(built):
     explain_catalogue(cs.catalogue, cs.stack, settings("gradcam"), slices=[4], cache=cache, on_job=jobs.append)
     gradcam, integrated = (cache.get(job.key) for job in jobs)
     assert (gradcam.method, integrated.method) == ("gradcam", "integrated_gradients")
+    assert integrated.params["output"] == "logit"  # glue_xai.batch.MEASURE_OPTIONS
     image = np.asarray(cs.stack[CUTOUTS][4], dtype=float)
     expected = measurement_columns(integrated, image, cutout_wcs(cs.stack, 4))
     row = int(cutout_rows(cs.stack)[4])
     assert cs.catalogue["xai_saliency_extent_arcsec"][row] == pytest.approx(expected["saliency_extent_arcsec"])
     assert cs.catalogue["xai_saliency_edge_brightening"][row] == pytest.approx(expected["saliency_edge_brightening"])
+    assert cs.catalogue["xai_saliency_threshold"][row] == pytest.approx(expected["saliency_threshold"])
     assert cs.catalogue["xai_saliency_method"][row] == "integrated_gradients"
     # Measuring Grad-CAM's own map would have given another extent: the column is not it.
     own = measurement_columns(gradcam, image, cutout_wcs(cs.stack, 4))

@@ -138,6 +138,27 @@ def test_stack_explains_the_current_cutout_and_caches_each_slice(app, qtbot, mir
     assert not viewer.busy
 
 
+def test_integrated_gradients_of_the_logit_chosen_in_the_options(app, qtbot, fri, reference_model):
+    # The "Differentiate" row: the map the catalogue's size columns measure.
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="integrated_gradients")
+    options = viewer.options_widget()
+    assert options.widget_gradient_output.isVisibleTo(options)  # shown for gradient methods
+    options.widget_gradient_output.setCurrentIndex(options.widget_gradient_output.findText("logit"))
+    assert viewer.state.gradient_output == "logit"
+    roi = RectangularROI(74.5, 224.5, 74.5, 224.5)
+    draw(app, data, roi)
+    artist = wait_for_overlay(qtbot, viewer)
+    expected, direct = expected_overlay(reference_model, fri.image, fri.wcs, roi, "integrated_gradients",
+                                        output="logit")
+    assert_same_map(artist.overlay_array(), expected)
+    assert artist.explanation.params["output"] == "logit"
+    probability, _ = expected_overlay(reference_model, fri.image, fri.wcs, roi, "integrated_gradients")
+    assert not np.allclose(np.nan_to_num(probability), np.nan_to_num(expected))
+    viewer.state.method = "gradcam"
+    assert not options.widget_gradient_output.isVisibleTo(options)
+
+
 def test_new_pixel_values_are_explained_afresh_not_served_from_the_cache(app, qtbot, fri, reference_model):
     # Values edited in place keep the data, the slice and the region: the cache key's
     # pixel digest and the viewer's data-changed handler must both notice.

@@ -16,12 +16,13 @@ __all__ = ["XAIImageOptionsWidget", "ExplanationStyleEditor"]
 METHOD_ROWS = {
     "lime": ("lime_samples", "segmentation", "n_segments", "segment_scale"),
     "elime": ("segmentation", "n_segments", "segment_scale"),
-    "smoothgrad": ("smoothgrad_samples", "noise_level"),
-    "integrated_gradients": ("ig_steps",),
+    "saliency": ("gradient_output",),
+    "smoothgrad": ("smoothgrad_samples", "noise_level", "gradient_output"),
+    "integrated_gradients": ("ig_steps", "gradient_output"),
     "features": ("sfnet_feature",),
 }
 ALL_METHOD_ROWS = ("lime_samples", "segmentation", "n_segments", "segment_scale", "smoothgrad_samples",
-                   "noise_level", "ig_steps", "sfnet_feature")
+                   "noise_level", "ig_steps", "gradient_output", "sfnet_feature")
 
 
 def _spin(minimum, maximum, step=1):
@@ -76,6 +77,7 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
             "smoothgrad_samples": ("Noisy copies", _spin(1, 1000, 5)),
             "noise_level": ("Noise (× data range)", _double_spin(0, 1, 0.01, 3)),
             "ig_steps": ("Steps", _spin(1, 1000, 8)),
+            "gradient_output": ("Differentiate", QtWidgets.QComboBox()),
             "sfnet_feature": ("Feature (0 = all)", _spin(0, 64, 1)),
         }
         for name, (label, widget) in widgets.items():
@@ -96,6 +98,9 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
         for name in ("model", "method", "target"):
             connect(connect_combo_selection(viewer_state, name, getattr(self, f"combosel_{name}")))
         connect(connect_combo_selection(viewer_state, "segmentation", self.widget_segmentation))
+        connect(connect_combo_selection(viewer_state, "gradient_output", self.widget_gradient_output))
+        self.widget_gradient_output.setToolTip("the class's probability, or its logit (pre-softmax score): a "
+                                               "confident prediction's probability saturates, its logit does not")
         for name in ("lime_samples", "n_segments", "segment_scale", "smoothgrad_samples", "noise_level", "ig_steps",
                      "sfnet_feature"):
             connect(connect_value(viewer_state, name, getattr(self, f"widget_{name}")))

@@ -116,10 +116,11 @@ def explain_stack(stack, settings, slices=None, model_store=None, cache=None, pr
             return explanation
 
         explanation = run(ExplanationJob(region, source_settings))
-        # The size columns come from integrated gradients whatever the method shown (see
-        # glue_xai.batch.MEASURE_METHOD); through the cache, so the viewer has it too.
-        measured = measurement_explanation(explanation, lambda method: run(ExplanationJob(
-            region, replace(source_settings, method=method, options=()))))
+        # The size columns come from integrated gradients of the logit whatever the method
+        # shown (glue_xai.batch.MEASURE_METHOD); through the cache, so a viewer showing
+        # that map has it too.
+        measured = measurement_explanation(explanation, lambda method, options: run(ExplanationJob(
+            region, replace(source_settings, method=method, options=tuple(sorted(options.items()))))))
         results.append(source_columns(explanation, image, wcs, measured))
         if progress is not None:
             progress(done + 1, len(slices))

@@ -38,6 +38,9 @@ _LIME = method_options("lime")
 VIEWER_LIME_SAMPLES = 500
 _SMOOTHGRAD = method_options("smoothgrad")
 _IG = method_options("integrated_gradients")
+#: What the gradient methods differentiate; the probability is ``explain``'s default.
+GRADIENT_OUTPUTS = ("probability", "logit")
+GRADIENT_OUTPUT_METHODS = ("saliency", "smoothgrad", "integrated_gradients")
 
 
 def available_methods():
@@ -82,6 +85,9 @@ class XAIImageViewerState(ImageViewerState):
     noise_level = CallbackProperty(_SMOOTHGRAD["noise_level"], docstring="SmoothGrad: noise as a fraction of the "
                                                                          "image's range")
     ig_steps = CallbackProperty(_IG["n_steps"], docstring="Integrated gradients: steps along the path")
+    gradient_output = SelectionCallbackProperty(docstring="Saliency, SmoothGrad, integrated gradients: "
+                                                          "differentiate the class's probability or its logit "
+                                                          "(pre-softmax score, which does not saturate)")
     seed = CallbackProperty(0, docstring="The one random seed of the method")
     sfnet_feature = CallbackProperty(0, docstring="SFNet features: 0 shows all active features, r the r-th "
                                                   "strongest contribution")
@@ -102,6 +108,8 @@ class XAIImageViewerState(ImageViewerState):
         self.add_callback("model_file", self._update_model_choices, priority=1000)
         self.add_callback("model", self._update_target_choices, priority=1000)
         self.method = "saliency"
+        XAIImageViewerState.gradient_output.set_choices(self, list(GRADIENT_OUTPUTS))
+        self.gradient_output = GRADIENT_OUTPUTS[0]
         self.update_from_dict(kwargs)
 
     def _update_priority(self, name):
@@ -149,6 +157,8 @@ class XAIImageViewerState(ImageViewerState):
             "n_steps": int(self.ig_steps),
             "feature": int(self.sfnet_feature),
         }
+        if self.method in GRADIENT_OUTPUT_METHODS:  # Grad-CAM keeps its own default (the logit)
+            candidates["output"] = self.gradient_output
         accepted = method_options(self.method)
         return {name: value for name, value in candidates.items() if name in accepted}
 
