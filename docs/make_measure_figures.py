@@ -1,7 +1,8 @@
 """The XAI Image Viewer drawing the measured salient extent (docs/measure.rst).
 
 Writes ``docs/images/viewer_extent_line_<FRI|FRII>.png``: integrated gradients of the
-shipped model on the same two real FIRST sources as ``make_viewer_screenshots.py``, with
+shipped model's logit (the map the catalogue's size columns measure) on the same two
+real FIRST sources as ``make_viewer_screenshots.py``, with
 the explanation layer's *Salient extent and angle* line on. Prints each source's
 catalogue LAS beside the measured extent. Run from the checkout:
 
@@ -39,7 +40,8 @@ def main():
         data = Data(label=f"{fr_class} {cutout.name}", image=cutout.image, coords=cutout.wcs)
         app.data_collection.append(data)
         print(screenshot(app, data, "integrated_gradients", out / f"viewer_extent_line_{fr_class}.png",
-                         show_extent=True), f"| catalogue LAS {name.rsplit('_', 1)[1][:-5]} arcsec")
+                         show_extent=True, settings={"gradient_output": "logit"}),
+              f"| catalogue LAS {name.rsplit('_', 1)[1][:-5]} arcsec")
     app.close()
 
 

@@ -28,7 +28,7 @@ BOX = (74.5, 224.5, 74.5, 224.5)  # xmin, xmax, ymin, ymax in pixels: 150 x 150 
 VIEW = (55, 245)  # zoom: pixel range shown on both axes
 
 
-def screenshot(app, data, method, path, show_extent=False):
+def screenshot(app, data, method, path, show_extent=False, settings=None):
     from glue.core.roi import RectangularROI
     from glue.core.subset import RoiSubsetState
     from qtpy import QtWidgets
@@ -48,6 +48,8 @@ def screenshot(app, data, method, path, show_extent=False):
     image_layer.percentile = "Custom"
     image_layer.v_min, image_layer.v_max = sky + 2 * sigma, 0.5 * float(np.nanmax(pixels))
     viewer.state.method = method
+    for name, value in (settings or {}).items():  # e.g. {"gradient_output": "logit"}
+        setattr(viewer.state, name, value)
     roi = RectangularROI(*BOX)
     group = app.data_collection.new_subset_group(
         "source box", RoiSubsetState(data.pixel_component_ids[1], data.pixel_component_ids[0], roi))

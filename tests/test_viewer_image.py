@@ -153,6 +153,7 @@ def test_integrated_gradients_of_the_logit_chosen_in_the_options(app, qtbot, fri
                                         output="logit")
     assert_same_map(artist.overlay_array(), expected)
     assert artist.explanation.params["output"] == "logit"
+    assert "integrated gradients of the logit" in artist.legend_text()
     probability, _ = expected_overlay(reference_model, fri.image, fri.wcs, roi, "integrated_gradients")
     assert not np.allclose(np.nan_to_num(probability), np.nan_to_num(expected))
     viewer.state.method = "gradcam"

@@ -292,6 +292,8 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         """Class, probability and method, and the prediction when another class is explained."""
         e = self.explanation
         text = f"{self.layer.label}: {e.target_name}  p = {e.probability:.2f}\n{METHOD_LABELS.get(e.method, e.method)}"
+        if e.method != "gradcam" and e.params.get("output") == "logit":  # Grad-CAM always uses the logit
+            text += " of the logit"
         if e.predicted_name != e.target_name:
             text += f" (model says {e.predicted_name})"
         if e.method == "features":  # the model's own decomposition: which features added how much
