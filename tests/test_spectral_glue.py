@@ -142,6 +142,9 @@ def test_session_round_trip(app, tmp_path):
         # the catalogue selections still pick their spectra after the round trip
         assert len(drawn) == 3 and all(a.enabled and len(a.saliency_artist.get_ydata()) == len(before[0])
                                        for a in drawn)
+        # what made the saliency survives too, so the method choice can redo it
+        assert spectra.meta["saliency"]["method"] == viewer.state.method == "saliency"
+        assert spectra.meta["saliency"]["model"] == "agn-spectra"
     finally:
         restored.close()
 

@@ -281,7 +281,7 @@ def test_session_round_trip_keeps_every_setting_and_recomputes(app, qtbot, fri, 
     data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
     viewer_settings = dict(method="lime", target="FRII", lime_samples=120, segmentation="felzenszwalb",
                            n_segments=40, segment_scale=80.0, smoothgrad_samples=7, noise_level=0.3, ig_steps=9,
-                           seed=11)
+                           gradient_output="logit", seed=11)
     viewer = open_viewer(app, data, **viewer_settings)
     draw(app, data, CircularROI(150.0, 150.0, 40.0))
     artist = wait_for_overlay(qtbot, viewer)
