@@ -72,8 +72,10 @@ def screenshot(app, data, method, path, show_extent=False, settings=None):
     return summary
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def each_source(description):
+    """Parse ``--mirabest``/``--out``, start glue, and yield ``(app, fr_class, file name,
+    data, out folder)`` for each of :data:`SOURCES`; glue is closed afterwards."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--mirabest", default=str(HERE.parents[1] / "shared" / "data" / "mirabest"))
     parser.add_argument("--out", default=str(HERE / "images"))
     args = parser.parse_args()
@@ -83,7 +85,6 @@ def main():
 
     import glue_xai
     from glue_xai.data.cutouts import read_cutout
-    from glue_xai.viewer.image_state import available_methods
 
     glue_xai.setup()
     out = Path(args.out)
@@ -93,9 +94,19 @@ def main():
         cutout = read_cutout(Path(args.mirabest) / name)
         data = Data(label=f"{fr_class} {cutout.name}", image=cutout.image, coords=cutout.wcs)
         app.data_collection.append(data)
-        for method in available_methods():
-            print(screenshot(app, data, method, out / f"viewer_{method}_{fr_class}.png"))
+        yield app, fr_class, name, data, out
     app.close()
+
+
+def main():
+    from glue_xai.explain.api import MODEL_SPECIFIC_METHODS
+    from glue_xai.viewer.image_state import available_methods
+
+    # SFNet features need the SFNet model: docs/make_sfnet_figures.py shows them.
+    methods = [m for m in available_methods() if m not in MODEL_SPECIFIC_METHODS]
+    for app, fr_class, _, data, out in each_source(__doc__.splitlines()[0]):
+        for method in methods:
+            print(screenshot(app, data, method, out / f"viewer_{method}_{fr_class}.png"))
 
 
 if __name__ == "__main__":
