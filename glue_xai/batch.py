@@ -228,6 +228,11 @@ def run_batch(images, wcs_headers, rows, model="mirabest-fr", method="saliency",
     gradients, computed besides ``method``'s when they differ, about 0.1 s a source on
     one core); None measures ``method``'s own maps at no extra cost.
     """
+    from glue_xai.explain.api import METHODS
+
+    if sizes_from is not None and sizes_from not in METHODS:
+        raise ValueError(f"sizes_from must be one of {METHODS} or None (measure the run's own maps), "
+                         f"got {sizes_from!r}")
     options = dict(options or {})
     rows = [int(r) for r in rows]
     n = len(rows)

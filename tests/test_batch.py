@@ -121,3 +121,5 @@ def test_size_columns_measure_integrated_gradients_unless_told_otherwise(stack, 
     saliency_map = gx.explain(model, image, "saliency", seed=source_seed(5, rows[k]), wcs=wcs, fit="pad")
     assert own.columns["xai_saliency_extent_arcsec"][0] == pytest.approx(
         measurement_columns(saliency_map, image, wcs)["saliency_extent_arcsec"])
+    with pytest.raises(ValueError, match="sizes_from must be one of"):
+        run_batch(stack[CUTOUTS][[k]], [stack.meta[WCS_META][k]], rows[[k]], sizes_from="integrated_gradient")
