@@ -123,3 +123,31 @@ def test_size_columns_measure_integrated_gradients_unless_told_otherwise(stack, 
         measurement_columns(saliency_map, image, wcs)["saliency_extent_arcsec"])
     with pytest.raises(ValueError, match="sizes_from must be one of"):
         run_batch(stack[CUTOUTS][[k]], [stack.meta[WCS_META][k]], rows[[k]], sizes_from="integrated_gradient")
+
+
+def test_cli_cuts_each_source_out_of_a_survey_image(mirabest_root, tmp_path, capsys):
+    # A 300 x 300 FIRST image stands in for a survey tile: two rows on it, one off it.
+    from glue_xai.cli import main
+    from glue_xai.data.cutouts import cut_out, read_cutout
+    from glue_xai.models import load_model
+
+    tile_path = mirabest_root / "fits" / "200_003.845+000.156_0.4401_0024.05.fits"
+    tile = read_cutout(tile_path)
+    ra0, dec0 = tile.centre.ra.deg, tile.centre.dec.deg
+    catalogue = Table({"name": ["centre", "offset", "elsewhere"], "RA": [ra0, ra0 + 0.02, ra0 + 5.0],
+                       "DEC": [dec0, dec0 - 0.01, dec0]})
+    catalogue.write(tmp_path / "survey_rows.csv")
+    out = tmp_path / "survey_result.fits"
+    code = main(["explain", "--catalogue", str(tmp_path / "survey_rows.csv"), "--survey", str(tile_path),
+                 "--method", "gradcam", "--out", str(out), "--quiet"])
+    assert code == 0
+    assert "row 2: the position is on none of the survey images" in capsys.readouterr().err
+    table = Table.read(out)
+    assert len(table) == 3 and list(table["name"]) == ["centre", "offset", "elsewhere"]
+    probabilities = np.ma.filled(table["xai_prob_FRII"], np.nan)
+    assert np.isfinite(probabilities[:2]).all() and np.isnan(probabilities[2])  # row 3 is on no image
+    # The centre row is classified on the model's field of view cut at its position.
+    model = load_model("mirabest-fr")
+    cutout = cut_out(tile, (ra0, dec0), model.card.input_shape[-1])
+    expected = model.predict_proba(cutout.image, pixel_scale_arcsec=1.8)[0]
+    assert table["xai_prob_FRII"][0] == pytest.approx(expected[1], abs=1e-6)
