@@ -118,21 +118,30 @@ def table_rows(las, fr_class, results):
     return rows
 
 
-def rst_table(rows):
-    header = ["method", "size", "r FRI", "r FRII", "r all", "r log FRII", "r log all", "rho FRI", "rho FRII",
-              "rho all", "rms log all", "ratio all", "AUC FR", "AUC edge", "n", "trunc."]
-    lines = []
-    for row in rows:
-        lines.append([row["method"], row["quantity"],
-                      *(f"{row[g]['pearson']:.2f}" for g in ("FRI", "FRII", "all")),
-                      *(f"{row[g]['pearson_log']:.2f}" for g in ("FRII", "all")),
-                      *(f"{row[g]['spearman']:.2f}" for g in ("FRI", "FRII", "all")),
-                      f"{row['all']['rms_log']:.2f}", f"{row['all']['ratio']:.2f}",
-                      f"{row['auc']:.2f}", f"{row['auc_edge']:.2f}", str(row["all"]["n"]), str(row["truncated"])])
+def _rst(header, lines):
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
     rule = "  ".join("=" * w for w in widths)
     fmt = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
     return "\n".join([rule, fmt(header), rule, *(fmt(line) for line in lines), rule])
+
+
+def rst_table(rows):
+    """Two reStructuredText tables: the correlations, then the scatter, bias, class
+    separation and counts (one table would be too wide to read)."""
+    groups = ("FRI", "FRII", "all")
+    correlations = _rst(
+        ["method", "size", "r FRI", "r FRII", "r all", "r log FRI", "r log FRII", "r log all", "rho FRI",
+         "rho FRII", "rho all"],
+        [[row["method"], row["quantity"], *(f"{row[g]['pearson']:.2f}" for g in groups),
+          *(f"{row[g]['pearson_log']:.2f}" for g in groups), *(f"{row[g]['spearman']:.2f}" for g in groups)]
+         for row in rows])
+    scatter = _rst(
+        ["method", "size", "rms log FRI", "rms log FRII", "rms log all", "ratio all", "AUC FR", "AUC edge", "n",
+         "trunc."],
+        [[row["method"], row["quantity"], *(f"{row[g]['rms_log']:.2f}" for g in groups), f"{row['all']['ratio']:.2f}",
+          f"{row['auc']:.2f}", f"{row['auc_edge']:.2f}", str(row["all"]["n"]), str(row["truncated"])]
+         for row in rows])
+    return correlations + "\n\n" + scatter
 
 
 def pretty(name):
