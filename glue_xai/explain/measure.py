@@ -44,12 +44,16 @@ def relevance_values(relevance, sign="positive", smooth_px=0.0):
     return np.where(valid, values, np.nan), valid
 
 
+def _background_level(values, valid, k_sigma):
+    """The map's own background: sigma-clipped median + ``k_sigma`` sigma-clipped spreads."""
+    median, spread = sigma_clipped_background(values[valid])
+    return median + k_sigma * spread
+
+
 def _adaptive_levels(values, valid, k_sigma, min_fraction, n_levels):
     """Candidate thresholds, lowest first: from the map's own noise floor up to 90% of its peak."""
-    finite = values[valid]
-    peak = float(finite.max())
-    median, std = sigma_clipped_background(finite)
-    floor = max(median + k_sigma * std, min_fraction * peak)
+    peak = float(values[valid].max())
+    floor = max(_background_level(values, valid, k_sigma), min_fraction * peak)
     if not floor < 0.9 * peak:
         return np.array([0.9 * peak]), peak, floor
     return np.geomspace(floor, 0.9 * peak, n_levels), peak, floor
@@ -143,11 +147,8 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, ru
     if not (values[valid] > 0).any():
         raise ValueError("the relevance map has nothing salient: no pixel is above zero"
                          + (" (only negative relevance; try sign='abs')" if (relevance < 0).any() else ""))
-    geometry = Geometry(relevance.shape, scale, beam_arcsec, centre,
-                        2 * beam_arcsec if centre_radius_arcsec is None else centre_radius_arcsec,
-                        2 * beam_arcsec if link_arcsec is None else link_arcsec,
-                        2 * beam_arcsec if min_peak_separation_arcsec is None else min_peak_separation_arcsec,
-                        max_distance_arcsec)
+    geometry = Geometry(relevance.shape, scale, beam_arcsec, centre, centre_radius_arcsec, link_arcsec,
+                        min_peak_separation_arcsec, max_distance_arcsec)
     allowed = valid if support is None else valid & _support(support, relevance.shape)
     filled = np.where(allowed, values, -np.inf)
     if threshold is not None:
@@ -161,8 +162,7 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, ru
         # emission, so there the floor is 0 and nothing changes.) A smooth map that is
         # high almost everywhere (Grad-CAM's coarse grid) fools the clipping, so the
         # background is never put above half the peak.
-        median, spread = sigma_clipped_background(values[valid])
-        floor = min(max(median + k_sigma * spread, 0.0), 0.5 * float(np.max(values[valid])))
+        floor = min(max(_background_level(values, valid, k_sigma), 0.0), 0.5 * float(np.max(values[valid])))
         level = floor + enclosed_level(np.where(allowed, values - floor, np.nan), enclosed_fraction)
         mask, n = geometry.group_mask(filled >= level, filled)
         if n == 0:

@@ -50,11 +50,8 @@ def flux_extent(image, wcs=None, pixel_scale_arcsec=None, sigma=3.0, *, rule="si
     if spread <= 0:
         raise ValueError("the image's background has no spread (constant image?): no noise level to clip at")
     threshold = median + sigma * spread
-    geometry = Geometry(image.shape, scale, beam_arcsec, centre,
-                        2 * beam_arcsec if centre_radius_arcsec is None else centre_radius_arcsec,
-                        2 * beam_arcsec if link_arcsec is None else link_arcsec,
-                        2 * beam_arcsec if min_peak_separation_arcsec is None else min_peak_separation_arcsec,
-                        max_distance_arcsec, min_peak=median + peak_sigma * spread)
+    geometry = Geometry(image.shape, scale, beam_arcsec, centre, centre_radius_arcsec, link_arcsec,
+                        min_peak_separation_arcsec, max_distance_arcsec, min_peak=median + peak_sigma * spread)
     filled = np.where(valid, image, -np.inf)
     emission = filled > threshold
     rule_text = f"median + {sigma:g} x sigma-clipped background spread ({spread:.3g})"

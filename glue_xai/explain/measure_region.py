@@ -52,10 +52,19 @@ def check_wcs_shape(wcs, shape):
 
 
 class Geometry:
-    """The scale-dependent settings of one measurement, in pixels."""
+    """The scale-dependent settings of one measurement, in pixels.
 
-    def __init__(self, shape, scale_arcsec, beam_arcsec, centre, centre_radius_arcsec, link_arcsec,
-                 min_peak_separation_arcsec, max_distance_arcsec=None, min_peak=-np.inf):
+    Distances left as None default to two beams (``centre_radius_arcsec``,
+    ``link_arcsec``, ``min_peak_separation_arcsec``) or to no limit
+    (``max_distance_arcsec``).
+    """
+
+    def __init__(self, shape, scale_arcsec, beam_arcsec, centre=None, centre_radius_arcsec=None, link_arcsec=None,
+                 min_peak_separation_arcsec=None, max_distance_arcsec=None, min_peak=-np.inf):
+        two_beams = 2 * beam_arcsec
+        centre_radius_arcsec = two_beams if centre_radius_arcsec is None else centre_radius_arcsec
+        link_arcsec = two_beams if link_arcsec is None else link_arcsec
+        min_peak_separation_arcsec = two_beams if min_peak_separation_arcsec is None else min_peak_separation_arcsec
         beam_px = beam_arcsec / scale_arcsec
         self.scale = scale_arcsec
         self.beam_px = beam_px
