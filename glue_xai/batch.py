@@ -74,16 +74,6 @@ def relevance_shares(relevance, image, seen):
     return inside, float(emission.sum() / max(seen.sum(), 1))
 
 
-def _measurements(explanation, image, wcs):
-    """The extent columns of :mod:`glue_xai.explain.measure` (when that module is installed)."""
-    try:
-        from glue_xai.explain.measure import measurement_columns
-    except ImportError:
-        return {}
-    columns = measurement_columns(explanation, image, wcs)
-    return {PREFIX + name: value for name, value in columns.items()}
-
-
 #: Prefix of the SFNet feature columns (``method="features"``): one per feature active for any source.
 SFNET_FEATURE = PREFIX + "sfnet_feature_"
 
@@ -123,7 +113,7 @@ def source_columns(explanation, image, wcs=None, measured=None):
     (an explanation of the same image, see :func:`measurement_explanation`; default
     ``explanation``).
     """
-    from glue_xai.explain.measure import field_of_view
+    from glue_xai.explain.measure import field_of_view, measurement_columns
 
     image = np.asarray(image, dtype=np.float64)
     seen = field_of_view(explanation, image.shape)
@@ -132,7 +122,8 @@ def source_columns(explanation, image, wcs=None, measured=None):
     columns[PREFIX + "explained_class"] = explanation.target_name
     columns[PREFIX + "relevance_in_source"] = inside
     columns[PREFIX + "source_area"] = area
-    columns.update(_measurements(explanation if measured is None else measured, image, wcs))
+    measured = explanation if measured is None else measured
+    columns.update({PREFIX + name: value for name, value in measurement_columns(measured, image, wcs).items()})
     if explanation.method == "features":
         for j, activation in zip(explanation.extras["features"], explanation.extras["activations"]):
             columns[f"{SFNET_FEATURE}{j}"] = float(activation)
