@@ -73,8 +73,11 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
     if wcs is not None and pixel_scale_arcsec is None:
         pixel_scale_arcsec = pixel_scale_from_wcs(wcs)
 
+    from glue_xai.models.preprocess import check_not_blank
+
     start = time.perf_counter()
-    x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)
+    x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)  # checks the shape
+    check_not_blank(image)  # a blank image can be scored, but holds nothing to explain
     probabilities = model.proba_of_inputs(x[None])[0]
     target_index = int(np.argmax(probabilities)) if target is None else model.class_index(target)
     result = function(model, x, target_index, seed=int(seed), **options)

@@ -60,13 +60,17 @@ def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit=
 
     ``target``: class name or index (default: the predicted class); for a regression SFNet
     (``task="regression"``) the card's ``classes`` name its outputs and the default is the first.
-    A blank (constant) image is refused unless ``allow_constant``, as by the wrapper.
+    A blank (constant) image is refused unless ``allow_constant``, as by :func:`glue_xai.explain`.
     """
     import torch
     import torch.nn.functional as F
 
     module = sfnet_module(model)
-    x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit, allow_constant=allow_constant)
+    from glue_xai.models.preprocess import check_not_blank
+
+    x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)
+    if not allow_constant:
+        check_not_blank(image)
     with torch.inference_mode():
         maps = module.feature_maps(torch.from_numpy(x[None]))
         sparse = module.topk(module.dense_features(maps))[0]

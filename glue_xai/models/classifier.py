@@ -2,7 +2,7 @@
 import numpy as np
 
 from glue_xai.models.card import ModelCard
-from glue_xai.models.preprocess import check_image_content, fit_to_model, normalise
+from glue_xai.models.preprocess import check_finite, fit_to_model, normalise
 
 
 class Classifier:
@@ -79,17 +79,15 @@ class Classifier:
                              f"takes {self.card.n_channels}")
         return image.astype(np.float64, copy=False)
 
-    def prepare(self, image, pixel_scale_arcsec=None, fit="crop", allow_constant=False):
-        """One image, (H, W) or (C, H, W), as the model's input.
-
-        A constant (blank) image is refused unless ``allow_constant``: it can be scored
-        but not explained.
+    def prepare(self, image, pixel_scale_arcsec=None, fit="crop"):
+        """One image, (H, W) or (C, H, W), as the model's input (an image without a single
+        finite pixel is refused; a blank one can be scored, and explanations refuse it).
 
         Returns ``(x, placement)``: ``x`` a float32 (C, h, w) array and ``placement`` the
         :class:`~glue_xai.models.preprocess.Placement` mapping model pixels back to the image.
         """
         image = self._as_channels(image)
-        check_image_content(image, allow_constant=allow_constant)
+        check_finite(image)
         placement = fit_to_model(image.shape[1:], self.card.image_size, self.card.pixel_scale_arcsec,
                                  pixel_scale_arcsec, fit=fit)
         channels = [normalise(placement.sample_input(c), self.card.preprocessing, noise_image=c)
@@ -109,7 +107,7 @@ class Classifier:
         out = []
         for i, image in enumerate(images):
             try:
-                out.append(self.prepare(image, pixel_scale_arcsec, fit, allow_constant=True)[0])
+                out.append(self.prepare(image, pixel_scale_arcsec, fit)[0])
             except ValueError as err:
                 raise ValueError(f"image {i}: {err}") from None
         return np.stack(out)

@@ -177,14 +177,17 @@ def normalise(image, preprocessing, noise_image=None):
     return out
 
 
-def check_image_content(image, what="image", allow_constant=False):
-    """Refuse images that carry no information: all NaN or infinite, or (unless
-    ``allow_constant``) constant. A classifier can still score a blank image (MiraBest
-    itself holds six), but there is nothing in it to explain."""
-    finite = np.isfinite(image)
-    if not finite.any():
-        raise ValueError(f"the {what} has no finite pixels (all NaN or infinite)")
-    values = image[finite]
-    if not allow_constant and values.max() == values.min():
-        raise ValueError(f"the {what} is constant (every finite pixel equals {values.flat[0]:g}); "
-                         "there is nothing to classify or explain")
+def check_finite(image):
+    """Refuse an image with no finite pixel (all NaN or infinite): nothing to classify."""
+    if not np.isfinite(image).any():
+        raise ValueError("the image has no finite pixels (all NaN or infinite)")
+
+
+def check_not_blank(image):
+    """Refuse a constant (blank) image for an explanation. A classifier can still score a
+    blank image (MiraBest itself holds six), but there is nothing in it to explain."""
+    check_finite(image)
+    values = np.asarray(image)[np.isfinite(image)]
+    if values.max() == values.min():
+        raise ValueError(f"the image is constant (every finite pixel equals {values.flat[0]:g}); "
+                         "there is nothing to explain")

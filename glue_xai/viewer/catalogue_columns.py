@@ -140,7 +140,7 @@ def model_features(model, images, pixel_scales=None, fit="pad"):
     if module is None or not hasattr(module, "features"):
         raise ValueError(f"model {model.name!r} has no features() to embed")
     scales = [None] * len(images) if pixel_scales is None else pixel_scales
-    x = np.stack([model.prepare(image, pixel_scale_arcsec=scale, fit=fit, allow_constant=True)[0]
+    x = np.stack([model.prepare(image, pixel_scale_arcsec=scale, fit=fit)[0]
                   for image, scale in zip(images, scales)])
     parts = []
     with torch.inference_mode():
