@@ -29,7 +29,6 @@ from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
-from astropy.nddata import Cutout2D, NoOverlapError, PartialOverlapError
 from astropy.wcs import WCS
 from astropy.wcs.utils import proj_plane_pixel_scales
 
@@ -302,6 +301,8 @@ def cut_out(image, position, size, mode="partial"):
     if not (np.isfinite(x) and np.isfinite(y) and -0.5 <= x < nx - 0.5 and -0.5 <= y < ny - 0.5):
         raise ValueError(f"{image.name}: the position {where} is off the image "
                          f"(pixel x={x:.1f}, y={y:.1f}; the image is {nx} x {ny} pixels)")
+    from astropy.nddata import Cutout2D, NoOverlapError, PartialOverlapError  # ~40 ms: not at glue start-up
+
     size = _check_size(size)
     try:
         piece = Cutout2D(image.image, sky, size, wcs=image.wcs, mode=mode, fill_value=np.nan, copy=True)

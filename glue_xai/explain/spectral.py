@@ -25,10 +25,10 @@ import inspect
 import time
 
 import numpy as np
-from scipy import ndimage
 
 from glue_xai.explain.arguments import check_settings
 from glue_xai.explain.explanation import Explanation
+from glue_xai.explain.lime import kernel_weights, weighted_ridge
 from glue_xai.models.spectral import as_spectrum_classifier
 
 SPECTRUM_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "lime")
@@ -97,6 +97,8 @@ def continuum_baseline(spectrum, width_pixels=401):
     (~28 000 km/s) remove even broad Balmer lines (FWHM up to ~6000 km/s) while keeping
     the continuum's slope.
     """
+    from scipy import ndimage  # here, not at import: this module is loaded at glue start-up
+
     return ndimage.median_filter(spectrum, size=int(width_pixels), mode="nearest")
 
 
@@ -171,26 +173,12 @@ def lime(f, spectrum, seed, n_windows=60, n_samples=1000, keep_probability=0.5, 
     switches[0] = 1.0  # the unperturbed spectrum is always a sample
     present = switches[:, windows]
     probabilities = f(start + present * (spectrum - start))
-    norm = np.linalg.norm(switches, axis=1)
-    cosine = switches.sum(1) / np.where(norm > 0, norm, 1.0) / np.sqrt(n_windows)
-    distance = 1.0 - cosine
-    sample_weight = np.exp(-distance ** 2 / kernel_width ** 2)
-    coef, intercept, score = _weighted_ridge(switches, probabilities, sample_weight, ridge_alpha)
+    # The spectral kernel is exp(-d^2 / width^2) itself, without LIME's square root: the
+    # same curve as image LIME's kernel at width / sqrt(2).
+    sample_weight = kernel_weights(switches, kernel_width / np.sqrt(2.0))
+    coef, intercept, score = weighted_ridge(switches, probabilities, sample_weight, ridge_alpha)
     return {"map": coef[windows], "segments": windows, "weights": coef,
             "extras": {"intercept": intercept, "score": score, "baseline_spectrum": start}}
-
-
-def _weighted_ridge(features, target, weight, alpha):
-    """Ridge regression with an unpenalised intercept, solved in closed form; returns (coef, intercept, R^2)."""
-    w = weight / weight.sum()
-    mean_x, mean_y = w @ features, w @ target
-    xc, yc = features - mean_x, target - mean_y
-    gram = (xc * weight[:, None]).T @ xc + alpha * np.eye(features.shape[1])
-    coef = np.linalg.solve(gram, (xc * weight[:, None]).T @ yc)
-    residual = yc - xc @ coef
-    total = weight @ (yc ** 2)
-    score = 1.0 - (weight @ residual ** 2) / total if total > 0 else 0.0
-    return coef, float(mean_y - mean_x @ coef), float(score)
 
 
 _FUNCTIONS = {"saliency": saliency, "smoothgrad": smoothgrad,

@@ -16,7 +16,6 @@ Two steps, both driven by the :class:`~glue_xai.models.card.ModelCard`:
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import ndimage
 
 FIT_MODES = ("crop", "pad", "resample")
 
@@ -57,6 +56,8 @@ class Placement:
             h, w = self.model_size
             if y0 >= 0 and x0 >= 0 and y0 + h <= H and x0 + w <= W:
                 return np.array(image[y0:y0 + h, x0:x0 + w], dtype=np.float64)
+        from scipy import ndimage  # here: this module is loaded at glue start-up
+
         coords = self.model_coordinates()
         valid = np.isfinite(image)
         filled = np.where(valid, image, 0.0)
@@ -84,6 +85,8 @@ class Placement:
             ty1, tx1 = min(H, y0 + h), min(W, x0 + w)
             out[ty0:ty1, tx0:tx1] = model_map[sy0:sy0 + ty1 - ty0, sx0:sx0 + tx1 - tx0]
             return out
+        from scipy import ndimage
+
         y0, x0, y1, x1 = self.box
         yy, xx = np.mgrid[0:H, 0:W].astype(float)
         my = (yy + 0.5 - y0) * h / (y1 - y0) - 0.5
