@@ -27,6 +27,14 @@ def reference_model():
     return gx.load_model("mirabest-fr")
 
 
+@pytest.fixture(scope="session")
+def agn_model():
+    """The shipped AGN spectrum classifier."""
+    from glue_xai.models.spectral import load_spectrum_model
+
+    return load_spectrum_model("agn-spectra")
+
+
 @pytest.fixture
 def app(qapp):
     """A headless glue application with the plugin set up; its viewers are closed afterwards."""

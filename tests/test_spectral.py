@@ -20,11 +20,6 @@ def fit_quietly(estimator, x, y):
 
 
 @pytest.fixture(scope="module")
-def agn_model():
-    return load_spectrum_model("agn-spectra")
-
-
-@pytest.fixture(scope="module")
 def agn_spectra():
     return synthetic_agn_spectra(8, seed=11)
 

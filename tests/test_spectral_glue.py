@@ -15,22 +15,13 @@ from glue_xai.viewer.spectrum_data import (WavelengthCoordinates, add_saliency, 
 
 
 @pytest.fixture(scope="module")
-def model():
-    return load_spectrum_model("agn-spectra")
+def model(agn_model):
+    return agn_model
 
 
 @pytest.fixture(scope="module")
 def spectra():
     return synthetic_agn_spectra(4, seed=21)
-
-
-@pytest.fixture
-def app():
-    from glue_qt.app import GlueApplication
-
-    application = GlueApplication()
-    yield application
-    application.close()
 
 
 def layer_artist_of(viewer, layer):
