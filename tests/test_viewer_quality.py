@@ -52,3 +52,17 @@ def test_a_new_region_makes_the_measured_quality_stale(app, qtbot, fri):  # noqa
     subset.subset_state = RoiSubsetState(data.pixel_component_ids[-1], data.pixel_component_ids[-2],
                                          RectangularROI(80, 220, 80, 220))
     assert viewer.options.quality.text.text() == "Not measured yet."
+
+
+def test_stability_starts_from_the_shown_maps_own_seed(reference_model, fri):
+    # On a catalogue stack each source is explained with its own seed (settings_for_cutout),
+    # not the viewer's: the stability seeds must include the map actually shown.
+    import glue_xai as gx
+    from glue_xai.viewer.explanation_job import ExplanationSettings
+    from glue_xai.viewer.quality_job import QualityJob
+
+    shown = gx.explain(reference_model, fri.image, "saliency", seed=123456, fit="pad")
+    viewer_settings = ExplanationSettings(model_name="mirabest-fr", method="saliency", target=None, seed=0,
+                                          options=())
+    job = QualityJob(None, viewer_settings, shown)
+    assert job.seeds == (123456, 123457, 123458)

@@ -49,8 +49,6 @@ class FeaturePanelState(State):
 
     def __init__(self, data_collection, models=None):
         super().__init__()
-        import glue_xai.models.sfnet  # noqa: F401  (registers the "sfnet" architecture with the loader)
-
         self._models = models or ModelStore()
         self.data_helper = DataCollectionComboHelper(self, "data", data_collection)
         FeaturePanelState.model_name.set_choices(self, sfnet_model_names())

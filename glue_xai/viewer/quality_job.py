@@ -21,12 +21,11 @@ class QualityJob(ExplanationJob):
         self.explanation = explanation
 
     @property
-    def key(self):
-        return ("quality",) + super().key
-
-    @property
     def seeds(self):
-        return tuple(self.settings.seed + i for i in range(N_STABILITY_SEEDS))
+        # From the shown map's own seed: on a catalogue stack each source has its own
+        # (settings_for_cutout), which the viewer's seed setting is not.
+        seed = int(self.explanation.params["seed"])
+        return tuple(seed + i for i in range(N_STABILITY_SEEDS))
 
     def expected_images(self):
         return 2 * (CURVE_STEPS + 1) + (N_STABILITY_SEEDS - 1) * self.settings.expected_images()
@@ -39,6 +38,6 @@ class QualityJob(ExplanationJob):
         self.checkpoint()
         model = _CancellableModel(model_store.get(self.settings.model_name), self)
         summary = quality_summary(model, self.explanation, seeds=self.seeds, n_steps=CURVE_STEPS,
-                                  seed=self.settings.seed)
+                                  seed=self.seeds[0])
         self.checkpoint()
         return summary
