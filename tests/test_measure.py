@@ -228,3 +228,19 @@ def test_flux_enclosed_rule_keeps_the_brightest_emission(sources, case):
     assert brightest["threshold_rule"].startswith("enclosed")
     with pytest.raises(ValueError, match="rule must be one of"):
         flux_extent(source.image, wcs=source.wcs, rule="enclosed90")
+
+
+def test_explanation_extent_measures_what_the_catalogue_columns_measure():
+    # A viewer's extent line (explanation_extent) and the saliency_* columns agree, also
+    # for a padded cutout whose map is zero outside the model's field of view.
+    import glue_xai as gx
+    from glue_xai.explain.measure import explanation_extent
+
+    source = make_radio_source("FRII", seed=2, las_arcsec=90, position_angle_deg=60)
+    model = gx.load_model("mirabest-fr")
+    wide = np.pad(source.image, 40, constant_values=0.0) + np.random.default_rng(0).normal(0, 1e-4, (230, 230))
+    explanation = gx.explain(model, wide, "integrated_gradients", pixel_scale_arcsec=1.8, fit="pad", output="logit")
+    columns = measurement_columns(explanation, wide)
+    result = explanation_extent(explanation)
+    assert result["extent_arcsec"] == pytest.approx(columns["saliency_extent_arcsec"])
+    assert result["edge_brightening"] == pytest.approx(columns["saliency_edge_brightening"])

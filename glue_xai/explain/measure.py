@@ -258,18 +258,34 @@ def measurement_columns(explanation, image, wcs=None, **options):
     from glue_xai.explain.measure_flux import flux_extent
 
     image = np.asarray(image, dtype=np.float64)
-    relevance = np.asarray(explanation.map, dtype=np.float64)
-    if image.shape != relevance.shape:
-        raise ValueError(f"the image is {image.shape} but the explanation's map is {relevance.shape}: "
+    if image.shape != np.shape(explanation.map):
+        raise ValueError(f"the image is {image.shape} but the explanation's map is {np.shape(explanation.map)}: "
                          "pass the image that was explained")
+    relevance, seen, wcs, scale = _field_of_view_map(explanation, wcs)
+    columns = _columns("saliency", salient_extent, relevance, wcs=wcs, pixel_scale_arcsec=scale,
+                       **{"sign": "positive", **options})
+    columns.update(_columns("flux", flux_extent, np.where(seen, image, np.nan), wcs=wcs, pixel_scale_arcsec=scale))
+    columns["saliency_method"] = explanation.method
+    return columns
+
+
+def _field_of_view_map(explanation, wcs=None):
+    """``explanation``'s map with NaN outside the model's field of view, that field (boolean),
+    the WCS to measure with (``wcs`` or the explanation's) and, without one, the
+    explanation's pixel scale."""
+    relevance = np.asarray(explanation.map, dtype=np.float64)
     wcs = explanation.wcs if wcs is None else wcs
     scale = None if wcs is not None else explanation.params.get("pixel_scale_arcsec")
     if wcs is None and scale is None:
         raise ValueError("give the image's wcs (or explain with pixel_scale_arcsec=) to measure in arcsec")
-    seen = field_of_view(explanation, image.shape)
-    options.setdefault("sign", "positive")
-    columns = _columns("saliency", salient_extent, np.where(seen, relevance, np.nan), wcs=wcs,
-                       pixel_scale_arcsec=scale, **options)
-    columns.update(_columns("flux", flux_extent, np.where(seen, image, np.nan), wcs=wcs, pixel_scale_arcsec=scale))
-    columns["saliency_method"] = explanation.method
-    return columns
+    seen = field_of_view(explanation, relevance.shape)
+    return np.where(seen, relevance, np.nan), seen, wcs, scale
+
+
+def explanation_extent(explanation, wcs=None, **options):
+    """:func:`salient_extent` of an :class:`~glue_xai.explain.Explanation`'s map, measured
+    exactly as :func:`measurement_columns` measures it (on the model's field of view, with
+    ``wcs`` or the explanation's own WCS or pixel scale), so a viewer's extent line and
+    the catalogue's ``saliency_*`` columns agree."""
+    relevance, _, wcs, scale = _field_of_view_map(explanation, wcs)
+    return salient_extent(relevance, wcs=wcs, pixel_scale_arcsec=scale, **options)

@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from glue_xai.explain.api import explain, pixel_scale_from_wcs
+from glue_xai.explain.api import explain
 from glue_xai.viewer.image_region import NothingToExplain
 
 __all__ = ["Cancelled", "ExplanationSettings", "ExplanationJob", "ExplanationCache", "settings_from_state"]
@@ -120,9 +120,8 @@ class ExplanationJob:
         model = _CancellableModel(model_store.get(self.settings.model_name), self)
         self.checkpoint()
         region = self.region
-        pixel_scale = pixel_scale_from_wcs(region.wcs) if region.wcs is not None else None
         explanation = explain(model, region.pixels, method=self.settings.method, target=self.settings.target,
-                              seed=self.settings.seed, pixel_scale_arcsec=pixel_scale, wcs=region.wcs,
+                              seed=self.settings.seed, wcs=region.wcs,  # explain reads the pixel scale from it
                               fit="pad", **dict(self.settings.options))
         # The cancel flag may have been raised after the last forward pass.
         self.checkpoint()
@@ -134,12 +133,13 @@ class ExplanationJob:
 
 
 def measure_salient_extent(explanation, wcs=None):
-    """:func:`glue_xai.explain.measure.salient_extent` of the explanation's map, or None
-    when nothing in it is salient enough to measure."""
-    from glue_xai.explain.measure import salient_extent
+    """The salient extent of the explanation's map, measured as the catalogue's
+    ``saliency_*`` columns are (:func:`glue_xai.explain.measure.explanation_extent`), or
+    None when nothing in it is salient enough to measure."""
+    from glue_xai.explain.measure import explanation_extent
 
     try:
-        return salient_extent(explanation.map, wcs=wcs, pixel_scale_arcsec=explanation.params.get("pixel_scale_arcsec"))
+        return explanation_extent(explanation, wcs)
     except ValueError:
         return None
 
