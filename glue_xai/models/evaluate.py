@@ -16,8 +16,9 @@ import numpy as np
 from glue_xai.data.mirabest import load_mirabest_batches, mirabest_root, validation_split
 
 
-def validation_accuracy(model, root=None, seed=0):
-    data = load_mirabest_batches(root)
+def validation_accuracy(model, root=None, seed=0, data=None):
+    """Accuracy and recall on the seeded validation split (``data``: batches already loaded)."""
+    data = load_mirabest_batches(root) if data is None else data
     _, val = validation_split(data.labels, 0.2, seed)
     probs = model.predict_proba(data.images[val])
     pred = probs.argmax(1)
@@ -26,12 +27,12 @@ def validation_accuracy(model, root=None, seed=0):
             "recall": {c: float((pred[labels == i] == i).mean()) for i, c in enumerate(model.classes)}}
 
 
-def raw_batch_agreement(model, root=None):
+def raw_batch_agreement(model, root=None, data=None):
     """Predicted class on raw FITS vs on the batch image, over sources present in both."""
     from glue_xai.data.cutouts import read_cutouts
 
     root = mirabest_root(root)
-    data = load_mirabest_batches(root)
+    data = load_mirabest_batches(root) if data is None else data
     index = {key: i for i, key in enumerate(data.source_keys())}
     cutouts = read_cutouts(sorted((root / "fits").glob("*.fits")))
     pairs = [(c, index[key]) for c in cutouts if (key := "_".join(c.path.name.split("_")[:2])) in index]
@@ -53,7 +54,9 @@ def main(argv=None):
     parser.add_argument("--model", default="mirabest-fr", choices=sorted(SHIPPED), help="which shipped model")
     args = parser.parse_args(argv)
     model = load_model(args.model)
-    numbers = {"validation": validation_accuracy(model, args.root), "raw_fits_vs_batch": raw_batch_agreement(model, args.root)}
+    data = load_mirabest_batches(args.root)
+    numbers = {"validation": validation_accuracy(model, data=data),
+               "raw_fits_vs_batch": raw_batch_agreement(model, args.root, data=data)}
     print(json.dumps(numbers, indent=2))
     if args.write:
         path = WEIGHTS_DIR / f"{SHIPPED[args.model]}.json"

@@ -115,9 +115,9 @@ register_architecture("sfnet", SFNet)
 
 def sparsity_summary(model, images):
     """How an SFNet Classifier uses its features over ``images`` (in their own pixels)."""
-    x = torch.from_numpy(model.prepare_many(images))
-    with torch.inference_mode():
-        active = torch.cat([model.module.features(x[s:s + 128]) != 0 for s in range(0, len(x), 128)]).numpy()
+    from glue_xai.explain.features import feature_activations
+
+    active = feature_activations(model, images) != 0
     uses = active.sum(axis=0)
     return {"n_features": int(active.shape[1]), "k": model.module.k, "n_images": int(len(active)),
             "features_ever_active": int((uses > 0).sum()), "ever_active": np.flatnonzero(uses).tolist(),
@@ -146,16 +146,16 @@ def annotate_card(out_dir, stem="mirabest_sfnet", reference="mirabest-fr", root=
     from pathlib import Path
 
     from glue_xai.data.mirabest import load_mirabest_batches
-    from glue_xai.models.card import ModelCard
     from glue_xai.models.evaluate import validation_accuracy
     from glue_xai.models.loading import load_model
 
     card_path = Path(out_dir) / f"{stem}.json"
     model = load_model(Path(out_dir) / f"{stem}.pt", card=card_path)
-    card = ModelCard.load(card_path)
-    card.info["evaluation"] = {"validation": validation_accuracy(model, root)}
+    data = load_mirabest_batches(root)  # once, for all three numbers
+    card = model.card
+    card.info["evaluation"] = {"validation": validation_accuracy(model, data=data)}
     card.info["reference_model"] = {"name": reference,
-                                    "validation": validation_accuracy(load_model(reference), root)}
-    card.info["feature_use"] = sparsity_summary(model, load_mirabest_batches(root).images)
+                                    "validation": validation_accuracy(load_model(reference), data=data)}
+    card.info["feature_use"] = sparsity_summary(model, data.images)
     card.save(card_path)
     return card
