@@ -36,20 +36,13 @@ def _demo(args):
 def _train(args):
     from glue_xai.models import train
 
-    options = {"widths": list(args.widths)} if args.widths else {}
-    if args.double_last:
-        options["double_last"] = args.double_last
-    if args.smooth:
-        options["smooth"] = True
-    train.train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
-                architecture_options=options, name=args.name, stem=args.name.replace("-", "_"))
+    train.run(args)
 
 
 def _evaluate(args):
     from glue_xai.models import evaluate
 
-    evaluate.main((["--write"] if args.write else []) + (["--root", args.root] if args.root else [])
-                  + ["--model", args.model])
+    evaluate.run(args)
 
 
 def _explain(args):
@@ -60,7 +53,7 @@ def _explain(args):
 
 def build_parser():
     from glue_xai.explain.api import METHODS, MODEL_SPECIFIC_METHODS
-    from glue_xai.models import train
+    from glue_xai.models import evaluate, train
 
     parser = argparse.ArgumentParser(prog="glue-xai", description="Explain astronomical classifiers in glue")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -73,11 +66,9 @@ def build_parser():
     trainer = commands.add_parser("train", help="train the MiraBest FR-I/FR-II classifier")
     train.add_arguments(trainer)
     trainer.set_defaults(run=_train)
-    evaluate = commands.add_parser("evaluate", help="re-measure the shipped model's card numbers")
-    evaluate.add_argument("--write", action="store_true")
-    evaluate.add_argument("--root", default=None)
-    evaluate.add_argument("--model", default="mirabest-fr", help="which shipped model (mirabest-fr, mirabest-fr-smooth, ...)")
-    evaluate.set_defaults(run=_evaluate)
+    evaluator = commands.add_parser("evaluate", help="re-measure the shipped model's card numbers")
+    evaluate.add_arguments(evaluator)
+    evaluator.set_defaults(run=_evaluate)
     explainer = commands.add_parser("explain", help="classify and explain every source of a catalogue, "
                                                     "writing a FITS table and a cube of maps")
     from glue_xai.batch_cli import add_arguments

@@ -44,15 +44,19 @@ def raw_batch_agreement(model, root=None, data=None):
             "median_probability_difference": float(np.median(np.abs(raw - batch)[:, 0]))}
 
 
-def main(argv=None):
-    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR, load_model
-    from glue_xai.models.card import ModelCard
+def add_arguments(parser):
+    from glue_xai.models.loading import SHIPPED
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=None)
     parser.add_argument("--write", action="store_true", help="store the numbers in the shipped model card")
     parser.add_argument("--model", default="mirabest-fr", choices=sorted(SHIPPED), help="which shipped model")
-    args = parser.parse_args(argv)
+
+
+def run(args):
+    """Measure (and with ``--write`` store) the numbers for the options :func:`add_arguments` parsed."""
+    from glue_xai.models.card import ModelCard
+    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR, load_model
+
     model = load_model(args.model)
     data = load_mirabest_batches(args.root)
     numbers = {"validation": validation_accuracy(model, data=data),
@@ -63,6 +67,13 @@ def main(argv=None):
         card = ModelCard.load(path)
         card.info["evaluation"] = numbers
         card.save(path)
+    return numbers
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    run(parser.parse_args(argv))
 
 
 if __name__ == "__main__":

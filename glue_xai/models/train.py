@@ -157,17 +157,21 @@ def add_arguments(parser):
                         help="blocks (from the end) with two convolutions")
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
+def run(args):
+    """Train with the options :func:`add_arguments` parsed; returns the model card."""
     options = {"widths": list(args.widths)} if args.widths else {}
-    if args.double_last:
+    if args.double_last:  # 0 is RadioCNN's own default
         options["double_last"] = args.double_last
     if args.smooth:
         options["smooth"] = True
-    card = train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
+    return train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
                  architecture_options=options, name=args.name, stem=args.name.replace("-", "_"))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    card = run(parser.parse_args(argv))
     print(json.dumps({"validation_accuracy": card.info["validation_accuracy"]}))
 
 
