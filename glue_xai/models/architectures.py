@@ -62,6 +62,9 @@ class RadioCNN(nn.Module):
 
 
 ARCHITECTURES = {"radio_cnn": RadioCNN}
+#: Architectures defined in modules of their own, imported on first use (they build on
+#: the ones above, so this module cannot import them at its top): name -> module.
+LAZY_ARCHITECTURES = {"sfnet": "glue_xai.models.sfnet"}
 
 
 def register_architecture(name, builder):
@@ -70,10 +73,13 @@ def register_architecture(name, builder):
 
 
 def build_architecture(name, **options):
-    if name == "sfnet" and name not in ARCHITECTURES:
-        import glue_xai.models.sfnet  # noqa: F401  registers itself; imported lazily, it needs the trunk above
+    if name not in ARCHITECTURES and name in LAZY_ARCHITECTURES:
+        import importlib
+
+        importlib.import_module(LAZY_ARCHITECTURES[name])  # the module registers itself
     try:
         builder = ARCHITECTURES[name]
     except KeyError:
-        raise ValueError(f"unknown architecture {name!r}; known: {sorted(ARCHITECTURES)}") from None
+        known = sorted(set(ARCHITECTURES) | set(LAZY_ARCHITECTURES))
+        raise ValueError(f"unknown architecture {name!r}; known: {known}") from None
     return builder(**options)

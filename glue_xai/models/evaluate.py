@@ -54,8 +54,7 @@ def add_arguments(parser):
 
 def run(args):
     """Measure (and with ``--write`` store) the numbers for the options :func:`add_arguments` parsed."""
-    from glue_xai.models.card import ModelCard
-    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR, load_model
+    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR, load_model, shipped_card
 
     model = load_model(args.model)
     data = load_mirabest_batches(args.root)
@@ -63,10 +62,9 @@ def run(args):
                "raw_fits_vs_batch": raw_batch_agreement(model, args.root, data=data)}
     print(json.dumps(numbers, indent=2))
     if args.write:
-        path = WEIGHTS_DIR / f"{SHIPPED[args.model]}.json"
-        card = ModelCard.load(path)
+        card = shipped_card(args.model)
         card.info["evaluation"] = numbers
-        card.save(path)
+        card.save(WEIGHTS_DIR / f"{SHIPPED[args.model]}.json")
     return numbers
 
 

@@ -12,13 +12,14 @@ SHIPPED = {"mirabest-fr": "mirabest_fr", "mirabest-fr-smooth": "mirabest_fr_smoo
            "mirabest-sfnet": "mirabest_sfnet"}
 
 
-def shipped_models(kind="image"):
-    """Names of the shipped models (``kind``: "image" or "spectrum") whose weights are present."""
-    if kind == "spectrum":
-        from glue_xai.models.spectral import SHIPPED_SPECTRUM_MODELS
-
-        return [n for n, stem in SHIPPED_SPECTRUM_MODELS.items() if (WEIGHTS_DIR / f"{stem}.npz").exists()]
+def shipped_models():
+    """Names of the shipped image models whose weights are present."""
     return [name for name, stem in SHIPPED.items() if (WEIGHTS_DIR / f"{stem}.pt").exists()]
+
+
+def shipped_card(name):
+    """The model card of shipped model ``name``, read without loading its weights."""
+    return ModelCard.load(WEIGHTS_DIR / f"{SHIPPED[name]}.json")
 
 
 def _looks_like_torchscript(path):

@@ -33,8 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from glue_xai.models.card import ModelCard
-
-WEIGHTS_DIR = Path(__file__).parent / "weights"
+from glue_xai.models.loading import WEIGHTS_DIR  # noqa: F401  (also imported from here by train_spectra)
 #: shipped spectrum models: name -> file stem in ``weights/`` (``.npz`` + ``.json``)
 SHIPPED_SPECTRUM_MODELS = {"agn-spectra": "agn_spectra"}
 

@@ -16,11 +16,9 @@ __all__ = ["FeaturePanelState", "sfnet_model_names"]
 
 def sfnet_model_names():
     """Shipped models that are Sparse Feature Networks (read from their cards, no weights loaded)."""
-    from glue_xai.models.card import ModelCard
-    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR, shipped_models
+    from glue_xai.models.loading import shipped_card, shipped_models
 
-    return [name for name in shipped_models()
-            if ModelCard.load(WEIGHTS_DIR / f"{SHIPPED[name]}.json").architecture == "sfnet"]
+    return [name for name in shipped_models() if shipped_card(name).architecture == "sfnet"]
 
 
 def image_of(data):

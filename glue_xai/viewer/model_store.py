@@ -23,11 +23,10 @@ def shipped_model_names():
 
 def model_classes(name):
     """The class names of a model, cheaply: a shipped model's card, or the file's model."""
-    from glue_xai.models.card import ModelCard
-    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR
+    from glue_xai.models.loading import SHIPPED, shipped_card
 
     if name in SHIPPED:
-        return ModelCard.load(WEIGHTS_DIR / f"{SHIPPED[name]}.json").classes
+        return shipped_card(name).classes
     if name not in _FILE_CLASSES:
         ModelStore().get(name)
     return _FILE_CLASSES[name]
