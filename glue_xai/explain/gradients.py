@@ -7,26 +7,32 @@ network in one batched forward and backward pass.
 import numpy as np
 
 BASELINES = ("zero", "blur", "noise")
+OUTPUTS = ("probability", "logit")
+
+
+def _scores(model, inputs, output):
+    """What the methods differentiate: class probabilities or the network's raw outputs (logits)."""
+    if output not in OUTPUTS:
+        raise ValueError(f"output must be 'probability' or 'logit', got {output!r}")
+    return model.torch_proba(inputs) if output == "probability" else model.module(inputs)
 
 
 def _gradients(model, inputs, target, output="probability"):
     """d(output of target)/d(input) for a (N, C, h, w) tensor, in model.batch_size chunks."""
     import torch
 
-    if output not in ("probability", "logit"):
-        raise ValueError(f"output must be 'probability' or 'logit', got {output!r}")
     grads = []
     for start in range(0, len(inputs), model.batch_size):
         chunk = inputs[start:start + model.batch_size].detach().clone().requires_grad_(True)
-        scores = model.torch_proba(chunk) if output == "probability" else model.module(chunk)
+        scores = _scores(model, chunk, output)
         (grad,) = torch.autograd.grad(scores[:, target].sum(), chunk)
         grads.append(grad)
     return torch.cat(grads)
 
 
 def _channel_map(grad, signed):
-    """(C, h, w) -> (h, w): signed sum over channels, or the largest magnitude."""
-    return grad.sum(axis=0) if signed else np.abs(grad).max(axis=0)
+    """(..., C, h, w) -> (..., h, w): signed sum over channels, or the largest magnitude."""
+    return grad.sum(axis=-3) if signed else np.abs(grad).max(axis=-3)
 
 
 def saliency(model, x, target, seed=0, signed=False, output="probability"):
@@ -57,7 +63,7 @@ def smoothgrad(model, x, target, seed=0, n_samples=25, noise_level=0.15, signed=
     base = torch.from_numpy(x)[None]
     noisy = base + sigma * torch.randn((n_samples,) + x.shape, generator=generator)
     grads = _gradients(model, noisy, target, output).numpy()
-    maps = grads.sum(axis=1) if signed else np.abs(grads).max(axis=1)
+    maps = _channel_map(grads, signed)
     return {"map": maps.mean(axis=0), "n_model_evals": n_samples,
             "params": {"n_samples": n_samples, "noise_level": float(noise_level), "noise_sigma": sigma,
                        "signed": bool(signed), "output": output}}
@@ -94,7 +100,7 @@ def integrated_gradients(model, x, target, seed=0, n_steps=32, baseline="zero", 
     attribution = (weights[:, None, None, None] * grads).sum(axis=0) * (x - ref)
     with torch.inference_mode():
         ends = torch.from_numpy(np.stack([ref, x]))
-        out = model.torch_proba(ends) if output == "probability" else model.module(ends)
+        out = _scores(model, ends, output)
         change = float(out[1, target] - out[0, target])
     return {"map": attribution.sum(axis=0), "n_model_evals": n_steps + 2,
             "params": {"n_steps": n_steps, "baseline": baseline, "output": output},
@@ -134,7 +140,7 @@ def gradcam(model, x, target, seed=0, layer=None, output="logit"):
     hook = layer.register_forward_hook(lambda mod, inp, out: captured.__setitem__("maps", out))
     try:
         inp = torch.from_numpy(x[None]).requires_grad_(False)
-        scores = model.torch_proba(inp) if output == "probability" else net(inp)
+        scores = _scores(model, inp, output)
         maps = captured["maps"]
         (grad,) = torch.autograd.grad(scores[0, target], maps)
     finally:
