@@ -55,6 +55,29 @@ def sfnet_module(model):
     return module
 
 
+def _forward(module, x):
+    """One pass of an SFNet on one model-grid input (C, h, w): the trunk's feature maps
+    (1, F, h', w'), the sparse features (F,) and the head's outputs."""
+    import torch
+
+    with torch.inference_mode():
+        maps = module.feature_maps(torch.from_numpy(x[None]))
+        sparse = module.topk(module.dense_features(maps))[0]
+        outputs = module.head(sparse[None])[0]
+    return maps, sparse, outputs
+
+
+def _ranked(module, sparse, target):
+    """The active features, strongest contribution (weight x activation) first, and those
+    contributions; ties keep feature order."""
+    import torch
+
+    active = torch.nonzero(sparse).flatten()
+    contributions = module.head.weight[target].detach()[active] * sparse[active]
+    order = torch.argsort(-contributions, stable=True)
+    return active[order], contributions[order]
+
+
 def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit="crop", allow_constant=False):
     """The active features of ``model`` (an SFNet Classifier) on ``image``, in its own pixels.
 
@@ -71,24 +94,19 @@ def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit=
     x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)
     if not allow_constant:
         check_not_blank(image)
-    with torch.inference_mode():
-        maps = module.feature_maps(torch.from_numpy(x[None]))
-        sparse = module.topk(module.dense_features(maps))[0]
-        outputs = module.head(sparse[None])[0]
-        # Bilinear up-sampling to the model grid: the trunk's cells are blocks of input pixels.
-        model_maps = F.interpolate(maps, size=x.shape[1:], mode="bilinear", align_corners=False)[0]
+    maps, sparse, outputs = _forward(module, x)
+    # Bilinear up-sampling to the model grid: the trunk's cells are blocks of input pixels.
+    model_maps = F.interpolate(maps, size=x.shape[1:], mode="bilinear", align_corners=False)[0]
     classification = getattr(module, "task", "classification") == "classification"
     if target is None:
         target = int(outputs.argmax()) if classification else 0
     else:
         target = model.class_index(target)
-    active = torch.nonzero(sparse).flatten()
-    weights = module.head.weight[target].detach()
-    contributions = (weights[active] * sparse[active]).numpy().astype(np.float64)
-    order = np.argsort(-contributions, kind="stable")
-    active = active.numpy()[order]
+    active, contributions = _ranked(module, sparse, target)
+    active = active.numpy()
     return FeatureExplanation(
-        features=active, activations=sparse.numpy()[active].astype(np.float64), contributions=contributions[order],
+        features=active, activations=sparse.numpy()[active].astype(np.float64),
+        contributions=contributions.numpy().astype(np.float64),
         maps=np.stack([placement.to_input(model_maps[j].numpy()) for j in active]) if len(active)
         else np.zeros((0, *placement.input_size)),
         bias=float(module.head.bias.detach()[target]), output=float(outputs[target]), target=int(target),
@@ -136,15 +154,10 @@ def features(model, x, target, seed=0, feature=0):
     feature = int(feature)
     if feature < 0 or feature > module.k:
         raise ValueError(f"feature must be 0 (all) or a rank from 1 to k={module.k}, got {feature}")
+    maps, sparse, _ = _forward(module, x)
+    active, contributions = _ranked(module, sparse, target)
     with torch.inference_mode():
-        maps = module.feature_maps(torch.from_numpy(x[None]))
-        sparse = module.topk(module.dense_features(maps))[0]
-        weights = module.head.weight[target]
-        active = torch.nonzero(sparse).flatten()
-        contributions = weights[active] * sparse[active]
-        order = torch.argsort(-contributions, stable=True)
-        active, contributions = active[order], contributions[order]
-        weighted = weights[active][:, None, None] * maps[0, active]
+        weighted = module.head.weight[target][active][:, None, None] * maps[0, active]
         upsampled = F.interpolate(weighted[None], size=x.shape[1:], mode="bilinear", align_corners=False)[0]
     if feature > len(active):
         raise ValueError(f"only {len(active)} features are active for this image; asked for rank {feature}")
