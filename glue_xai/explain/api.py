@@ -85,11 +85,10 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
     if not np.isfinite(model_map).all():
         raise ValueError(f"{method} produced a non-finite map: the model's output or gradients are not finite")
     model_segments = result.get("segments")
-    params = {**allowed, **result.get("params", {}), "seed": int(seed), "fit": fit,
+    # Arrays handed in to reuse a design (segments, masks) are not settings.
+    defaults = {k: v for k, v in allowed.items() if k not in ("segments", "masks")}
+    params = {**defaults, **result.get("params", {}), "seed": int(seed), "fit": fit,
               "pixel_scale_arcsec": pixel_scale_arcsec, "target": target}
-    # Arrays handed in to reuse a design are not settings; the layer is recorded by name.
-    params = {k: v for k, v in params.items() if k not in ("segments", "masks") and not (k == "layer" and v is not None
-              and not isinstance(v, str))}
     return Explanation(
         map=placement.to_input(model_map, fill=0.0),
         target=target_index, target_name=model.classes[target_index],
