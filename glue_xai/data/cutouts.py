@@ -30,7 +30,6 @@ from astropy.coordinates import SkyCoord
 from astropy.io import fits
 from astropy.io.fits.verify import VerifyWarning
 from astropy.wcs import WCS
-from astropy.wcs.utils import proj_plane_pixel_scales
 
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
 _COMMENTARY = ("COMMENT", "HISTORY", "")
@@ -72,10 +71,11 @@ class Cutout:
 
     @property
     def pixel_scale_arcsec(self):
-        """Pixel size in arcsec from the WCS (the mean of the two axes), or None without a WCS."""
-        if self.wcs is None:
-            return None
-        return float(np.mean(proj_plane_pixel_scales(self.wcs)) * 3600.0)
+        """Pixel size in arcsec from the WCS (as for explanations: the geometric mean of the
+        two axes), or None without a WCS."""
+        from glue_xai.models.preprocess import pixel_scale_from_wcs
+
+        return None if self.wcs is None else pixel_scale_from_wcs(self.wcs)
 
     @property
     def centre(self):
@@ -117,14 +117,6 @@ class CutoutStack:
     def __repr__(self):
         shapes = sorted({c.shape for c in self.cutouts})
         return f"<CutoutStack of {len(self)} cutouts, shapes {shapes}>"
-
-    @property
-    def paths(self):
-        return [c.path for c in self.cutouts]
-
-    @property
-    def names(self):
-        return [c.name for c in self.cutouts]
 
     @property
     def centres(self):

@@ -6,6 +6,7 @@ import numpy as np
 
 from glue_xai.explain.arguments import check_settings
 from glue_xai.explain.explanation import Explanation
+from glue_xai.models.preprocess import pixel_scale_from_wcs  # noqa: F401  (re-exported: part of the API)
 
 METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam", "features")
 #: Methods whose map is signed (diverging colour map) by default.
@@ -37,14 +38,6 @@ def method_options(method):
     """The settings a method accepts, with their defaults."""
     params = inspect.signature(method_function(method)).parameters
     return {name: p.default for name, p in list(params.items())[3:]}
-
-
-def pixel_scale_from_wcs(wcs):
-    """Arcsec per pixel of a celestial WCS (geometric mean of the two axes)."""
-    from astropy.wcs.utils import proj_plane_pixel_scales
-
-    scales = proj_plane_pixel_scales(wcs.celestial) * 3600.0
-    return float(np.sqrt(scales[0] * scales[1]))
 
 
 def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arcsec=None, wcs=None,

@@ -97,6 +97,15 @@ class Placement:
         return out.astype(out_dtype) if order == 0 else out
 
 
+def pixel_scale_from_wcs(wcs):
+    """Arcsec per pixel of a celestial WCS (geometric mean of the two axes): the one
+    definition used for cutouts, explanations and measurements."""
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    scales = proj_plane_pixel_scales(wcs.celestial) * 3600.0
+    return float(np.sqrt(scales[0] * scales[1]))
+
+
 def fit_to_model(image_size, model_size, model_scale=None, image_scale=None, fit="crop"):
     """Where the model's field of view lies in an image of ``image_size`` pixels.
 
