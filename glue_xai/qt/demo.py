@@ -31,10 +31,11 @@ def build_demo(app, method="smoothgrad", model="mirabest-fr-smooth"):
     from glue.core.data_factories import load_data
     from glue_qt.viewers.table import TableViewer
 
-    from glue_xai.data.demo import demo_catalogue_path, demo_folder, load_demo
+    from glue_xai.data.catalogue import read_catalogue
+    from glue_xai.data.demo import demo_catalogue_path, demo_folder
     from glue_xai.qt.image_viewer import XAIImageViewer
 
-    table, _ = load_demo()
+    table = read_catalogue(demo_catalogue_path())  # the table only: the two images are read below
     catalogue = load_data(str(demo_catalogue_path()))
     catalogue.label = "FIRST demo catalogue"
     app.data_collection.append(catalogue)
