@@ -19,9 +19,9 @@ from astropy.table import Table
 
 from glue_xai.data.catalogue import read_catalogue
 from glue_xai.data.cutouts import cut_out, read_cutout
+from glue_xai.data.demo import DEMO_FOLDER
 from glue_xai.data.mirabest import mirabest_root
 
-DEMO_FOLDER = Path(__file__).resolve().parent / "demo"
 DEMO_SIZE = 150
 #: Sources larger than this would not fit the 150x150 (270 arcsec) demo cutouts, and
 #: smaller ones (under three beams) show too little structure to explain.

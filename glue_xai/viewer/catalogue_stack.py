@@ -22,8 +22,8 @@ from astropy.table import Table
 from astropy.wcs import WCS
 from glue.core import Data
 
-from glue_xai.data.catalogue import (CatalogueMatch, find_sky_columns, match_by_file, match_by_position,
-                                     read_catalogue, sky_coordinates)
+from glue_xai.data.catalogue import (DEFAULT_TOLERANCE_ARCSEC, CatalogueMatch, find_sky_columns, match_by_file,
+                                     match_by_position, read_catalogue, sky_coordinates)
 from glue_xai.data.cutouts import Cutout, CutoutStack, cut_out, read_cutouts
 
 __all__ = ["SOURCE_INDEX", "CUTOUTS", "CatalogueStack", "catalogue_stack", "catalogue_data", "catalogue_table",
@@ -157,7 +157,7 @@ def _cut_at_rows(table, rows, images, pixels, ra, dec):
 
 
 def catalogue_stack(catalogue, cutouts=None, survey=None, ra=None, dec=None, size_arcsec=None, model=None,
-                    tolerance_arcsec=5.0, label=None):
+                    tolerance_arcsec=DEFAULT_TOLERANCE_ARCSEC, label=None):
     """Build a :class:`CatalogueStack` from a catalogue and its images.
 
     ``catalogue``: astropy Table, file path or glue Data. Give either ``cutouts`` (a
