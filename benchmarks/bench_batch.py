@@ -24,16 +24,17 @@ import numpy as np
 from astropy.table import Table
 
 from glue_xai.batch import run_batch
+from glue_xai.data.mirabest import mirabest_root
 from glue_xai.viewer.catalogue_stack import CUTOUTS, WCS_META, catalogue_stack, cutout_rows
 
-MIRABEST = "/work/shared/data/mirabest"
 
 
 def load_stack(n):
     """The first ``n`` sources of the shared catalogue, spread over its classes."""
-    table = Table.read(f"{MIRABEST}/catalogue.csv")
+    root = mirabest_root()
+    table = Table.read(root / "catalogue.csv")
     table = table[np.linspace(0, len(table) - 1, n).astype(int)]
-    table["fits_file"] = [f"{MIRABEST}/{name}" for name in table["fits_file"]]
+    table["fits_file"] = [str(root / name) for name in table["fits_file"]]
     stack = catalogue_stack(table, cutouts=list(table["fits_file"])).stack
     return stack[CUTOUTS], stack.meta[WCS_META], cutout_rows(stack)
 

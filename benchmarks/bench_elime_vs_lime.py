@@ -37,10 +37,13 @@ ELIME_LADDER = ((8, 6), (16, 10), (32, 20))
 SEEDS = (0, 1, 2)
 
 
-def load_inputs(model, n_images, data="/work/shared/data/mirabest/fits"):
-    """``n_images`` FIRST cutouts spread over the sorted file list, as model inputs."""
+def load_inputs(model, n_images, data=None):
+    """``n_images`` FIRST cutouts spread over the sorted file list (``data``: a folder of
+    FITS files, default MiraBest's), as model inputs."""
     from glue_xai.data.cutouts import read_cutout
+    from glue_xai.data.mirabest import mirabest_root
 
+    data = mirabest_root() / "fits" if data is None else data
     files = sorted(glob.glob(f"{data}/*.fits"))
     picks = np.linspace(0, len(files) - 1, n_images).round().astype(int)
     inputs = []

@@ -19,10 +19,10 @@ import torch
 
 import glue_xai as gx
 from glue_xai.explain import gradients, lime as our_lime
+from glue_xai.data.mirabest import mirabest_root
 from glue_xai.explain.segmentation import segment
 
-ROOT = Path(__file__).resolve().parents[1]
-FITS = sorted(glob.glob(str(ROOT.parent / "shared" / "data" / "mirabest" / "fits" / "2*.fits")))
+FITS = sorted(glob.glob(str(mirabest_root() / "fits" / "2*.fits")))
 
 
 def run_rounds(entries, repeats):

@@ -124,7 +124,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--methods", nargs="+", default=["saliency", "smoothgrad", "lime"])
-    parser.add_argument("--mirabest", default=str(HERE.parents[1] / "shared" / "data" / "mirabest"))
+    parser.add_argument("--mirabest", default=None, help="MiraBest folder (default: GLUE_XAI_MIRABEST or ../shared)")
     args = parser.parse_args()
 
     import torch
@@ -134,10 +134,11 @@ def main():
 
     import glue_xai
     from glue_xai.data.cutouts import read_cutout
+    from glue_xai.data.mirabest import mirabest_root
     from glue_xai.qt.image_viewer import XAIImageViewer
 
     glue_xai.setup()
-    cutout = read_cutout(Path(args.mirabest) / SOURCE)
+    cutout = read_cutout(mirabest_root(args.mirabest) / SOURCE)
     app = GlueApplication()
     data = Data(label="FR II", image=cutout.image, coords=cutout.wcs)
     app.data_collection.append(data)

@@ -89,14 +89,14 @@ def agreement(las, measured):
 
 
 def roc_auc(scores, positive):
-    """Probability that a random positive scores above a random negative (ties count half)."""
+    """ROC AUC of ``scores`` for the ``positive`` class over the finite scores (NaN when a
+    class is missing): the chance that a random positive scores above a random negative."""
+    from sklearn.metrics import roc_auc_score
+
     ok = np.isfinite(scores)
-    pos, neg = scores[ok & positive], scores[ok & ~positive]
-    if len(pos) == 0 or len(neg) == 0:
+    if len(set(positive[ok])) < 2:
         return np.nan
-    greater = (pos[:, None] > neg[None, :]).mean()
-    ties = (pos[:, None] == neg[None, :]).mean()
-    return float(greater + 0.5 * ties)
+    return float(roc_auc_score(positive[ok], scores[ok]))
 
 
 def table_rows(las, fr_class, results):

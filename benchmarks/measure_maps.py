@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 
-DATA = Path("/work/shared/data/mirabest")
 CACHE = Path("/work/scratch/measure_cache.npz")
 METHODS = ("saliency", "smoothgrad", "integrated_gradients", "integrated_gradients_logit", "gradcam", "lime")
 #: Maps that are a method with other settings: integrated gradients of the logit
@@ -27,7 +26,9 @@ def load_sources():
     """The catalogue (astropy Table) and the cutout of every row, in catalogue order."""
     from glue_xai.data.catalogue import read_catalogue_cutouts
 
-    table, cutouts, match = read_catalogue_cutouts(DATA / "catalogue.csv")
+    from glue_xai.data.mirabest import mirabest_root
+
+    table, cutouts, match = read_catalogue_cutouts(mirabest_root() / "catalogue.csv")
     if not match.matched.all():
         raise RuntimeError(match.summary())
     return table, [cutouts[i] for i in match.cutout_index]
@@ -35,16 +36,10 @@ def load_sources():
 
 def weights_tag(model_name="mirabest-fr"):
     """A short hash of the shipped weights, so a cache never outlives its model."""
-    import glue_xai.models as models
+    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR
 
-    weights = Path(models.__file__).parent / "weights" / (model_name.replace("-", "_") + ".pt")
+    weights = WEIGHTS_DIR / f"{SHIPPED[model_name]}.pt"
     return hashlib.sha1(weights.read_bytes()).hexdigest()[:10]
-
-
-def wcs_scale(cutout):
-    from glue_xai.explain.api import pixel_scale_from_wcs
-
-    return pixel_scale_from_wcs(cutout.wcs)
 
 
 def _load_cache():
@@ -57,15 +52,14 @@ def _load_cache():
 def compute_maps(cutouts, methods=METHODS, seed=0, verbose=True, model_name="mirabest-fr"):
     """{method: (N, 150, 150) float32 model-grid maps, explaining the predicted class
     (NaN for sources a subsampled method skipped)} plus ``"predict"``: (N, 2) class
-    probabilities and ``"input"``: (N, 150, 150) what the model saw (background-clipped,
-    scaled); cached per method and weights of the shipped model ``model_name``."""
+    probabilities; cached per method and weights of the shipped model ``model_name``."""
     import glue_xai as gx
 
     model = gx.load_model(model_name)
     tag = weights_tag(model_name)
     cache = _load_cache()
     out = {}
-    for method in ("predict", "input") + tuple(methods):
+    for method in ("predict",) + tuple(methods):
         key = f"{tag}_{method}"
         if key in cache and len(cache[key]) == len(cutouts):
             out[method] = cache[key]
@@ -73,8 +67,6 @@ def compute_maps(cutouts, methods=METHODS, seed=0, verbose=True, model_name="mir
         start = time.perf_counter()
         if method == "predict":
             cache[key] = np.array([model.predict_proba(c.image)[0] for c in cutouts], dtype=np.float32)
-        elif method == "input":
-            cache[key] = np.stack([model.prepare(c.image, wcs_scale(c))[0][0] for c in cutouts]).astype(np.float32)
         else:
             explained, options = VARIANTS.get(method, (method, METHOD_OPTIONS.get(method, {})))
             every = EVERY.get(method, 1)

@@ -191,7 +191,7 @@ def survey_figure(app, out):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mirabest", default=str(HERE.parents[1] / "shared" / "data" / "mirabest"))
+    parser.add_argument("--mirabest", default=None, help="MiraBest folder (default: GLUE_XAI_MIRABEST or ../shared)")
     parser.add_argument("--out", default=str(HERE / "images"))
     parser.add_argument("--rows", type=int, default=None, help="only the first ROWS catalogue rows (a quick look)")
     args = parser.parse_args()
@@ -201,10 +201,12 @@ def main():
     import glue_xai as gx
     from glue_qt.app import GlueApplication
 
+    from glue_xai.data.mirabest import mirabest_root
+
     gx.setup()
     app = GlueApplication()
     survey_figure(app, out)
-    built = catalogue_in_glue(app, Path(args.mirabest), args.rows)
+    built = catalogue_in_glue(app, mirabest_root(args.mirabest), args.rows)
     # Three extended FR-IIs (60-150 arcsec), whose lobes fill a good part of the cutout.
     las = np.asarray(built.catalogue["las_arcsec"])
     extended = np.flatnonzero((np.asarray(built.catalogue["fr_class"]) == "FRII") & (las > 60) & (las < 150))

@@ -5,15 +5,15 @@
 Also prints, over 20 FIRST cutouts, the share of saliency power on the Nyquist row and
 column of the spectrum (the checkerboard) for both models.
 """
-import os
 from pathlib import Path
 
 import numpy as np
 
 import glue_xai as gx
 from glue_xai.data.cutouts import read_cutout
+from glue_xai.data.mirabest import mirabest_root
 
-ROOT = Path(os.environ.get("GLUE_XAI_MIRABEST", Path(__file__).resolve().parents[2] / "shared/data/mirabest"))
+ROOT = mirabest_root()
 SOURCES = {"FR I": "fits/100_016.236+000.073_0.2797_0058.67.fits", "FR II": "fits/200_003.845+000.156_0.4401_0024.05.fits"}
 MODELS = ("mirabest-fr", "mirabest-fr-smooth")
 OUT = Path(__file__).parent / "images" / "model_smooth_vs_shipped.png"

@@ -16,15 +16,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 import glue_xai as gx  # noqa: E402
-import glue_xai.models.sfnet  # noqa: E402,F401  (registers the "sfnet" architecture)
 from glue_xai.data.cutouts import read_cutout  # noqa: E402
-from glue_xai.data.mirabest import CLASSES, load_mirabest_batches  # noqa: E402
+from glue_xai.data.mirabest import CLASSES, load_mirabest_batches, mirabest_root  # noqa: E402
 from glue_xai.explain.features import explain_features  # noqa: E402
 from glue_xai.viewer.feature_gallery import feature_gallery  # noqa: E402
 from glue_xai.viewer.feature_overlay import display_norm  # noqa: E402
 
 IMAGES = Path(__file__).parent / "images"
-FITS = Path(__file__).resolve().parents[2] / "shared" / "data" / "mirabest" / "fits"
+FITS = mirabest_root() / "fits"
 # Two FRI and two FRII sources (the first field of the file name: 1xx FRI, 2xx FRII).
 SOURCES = ["100_119.617+037.787", "100_124.516+054.619", "200_123.432+026.920", "200_150.419+006.818"]
 

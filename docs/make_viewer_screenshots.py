@@ -76,7 +76,7 @@ def each_source(description):
     """Parse ``--mirabest``/``--out``, start glue, and yield ``(app, fr_class, file name,
     data, out folder)`` for each of :data:`SOURCES`; glue is closed afterwards."""
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--mirabest", default=str(HERE.parents[1] / "shared" / "data" / "mirabest"))
+    parser.add_argument("--mirabest", default=None, help="MiraBest folder (default: GLUE_XAI_MIRABEST or ../shared)")
     parser.add_argument("--out", default=str(HERE / "images"))
     args = parser.parse_args()
 
@@ -85,13 +85,14 @@ def each_source(description):
 
     import glue_xai
     from glue_xai.data.cutouts import read_cutout
+    from glue_xai.data.mirabest import mirabest_root
 
     glue_xai.setup()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     app = GlueApplication()
     for fr_class, name in SOURCES.items():
-        cutout = read_cutout(Path(args.mirabest) / name)
+        cutout = read_cutout(mirabest_root(args.mirabest) / name)
         data = Data(label=f"{fr_class} {cutout.name}", image=cutout.image, coords=cutout.wcs)
         app.data_collection.append(data)
         yield app, fr_class, name, data, out
