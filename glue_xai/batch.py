@@ -152,12 +152,9 @@ def _model(name):
 
 
 def _wcs(header):
-    if not header:
-        return None
-    from astropy.io import fits
-    from astropy.wcs import WCS
+    from glue_xai.data.cutouts import wcs_from_header
 
-    return WCS(fits.Header.fromstring(header))
+    return wcs_from_header(header)
 
 
 def explain_chunk(model_name, images, wcs_headers, rows, method, seed, target, options, sizes_from=MEASURE_METHOD):

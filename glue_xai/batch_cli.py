@@ -59,12 +59,13 @@ def run_explain(args):
     """Run the batch the parsed ``args`` describe and write its files."""
     from glue_xai.batch import run_batch
     from glue_xai.batch_output import catalogue_with_columns, write_catalogue, write_maps
-    from glue_xai.models import load_model
+    from glue_xai.models.loading import SHIPPED, load_model, shipped_card
     from glue_xai.viewer.catalogue_stack import CUTOUTS, WCS_META, catalogue_stack, catalogue_table, cutout_rows
 
-    model = load_model(args.model, trust=False)
+    # The cutouts need only the model's card; run_batch loads the model where it runs.
+    card = shipped_card(args.model) if args.model in SHIPPED else load_model(args.model, trust=False).card
     built = catalogue_stack(args.catalogue, cutouts=args.cutouts, survey=args.survey, ra=args.ra, dec=args.dec,
-                            size_arcsec=args.size_arcsec, model=model)
+                            size_arcsec=args.size_arcsec, model=card)
     if len(built.match.unmatched_rows):
         print(built.match.summary(), file=sys.stderr)
     rows = cutout_rows(built.stack)

@@ -71,20 +71,19 @@ def write_maps(maps, wcs_headers, rows, path, settings):
 
 def read_map_wcs(path, slice_index):
     """The celestial WCS of one slice of a maps cube written by :func:`write_maps`."""
-    from astropy.wcs import WCS
+    from glue_xai.data.cutouts import wcs_from_header
 
     with fits.open(path) as hdus:
         text = hdus["SOURCES"].data["wcs_header"][slice_index]
-    return WCS(fits.Header.fromstring(text)) if text else None
+    return wcs_from_header(text)
 
 
 def _first_scale(wcs_headers):
     """Arcsec per pixel of the first cutout with a WCS (None when none has one)."""
-    from astropy.wcs import WCS
-
+    from glue_xai.data.cutouts import wcs_from_header
     from glue_xai.explain.api import pixel_scale_from_wcs
 
     for text in wcs_headers:
         if text:
-            return pixel_scale_from_wcs(WCS(fits.Header.fromstring(text)))
+            return pixel_scale_from_wcs(wcs_from_header(text))
     return None

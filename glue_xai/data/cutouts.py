@@ -135,6 +135,12 @@ class CutoutStack:
         return np.stack([c.image for c in self.cutouts])
 
 
+
+def wcs_from_header(text):
+    """The celestial WCS written as header text (how stacks and map cubes keep each cutout's
+    WCS), or None for empty text (a cutout without one)."""
+    return WCS(fits.Header.fromstring(text)) if text else None
+
 def _clean_header(header):
     """A copy of ``header`` with unprintable characters in commentary cards turned into spaces.
 

@@ -6,11 +6,9 @@ from pathlib import Path
 from qtpy import QtWidgets
 
 from glue_xai.viewer.catalogue_stack import (add_to_collection, catalogue_stack, catalogue_table,
-                                             is_catalogue_stack)
+                                             default_field_of_view_arcsec, is_catalogue_stack)
 
 __all__ = ["CatalogueStackDialog"]
-
-DEFAULT_SIZE_ARCSEC = 270.0  # the shipped FIRST model's field of view: 150 px x 1.8 arcsec
 
 
 class CatalogueStackDialog(QtWidgets.QDialog):
@@ -45,7 +43,7 @@ class CatalogueStackDialog(QtWidgets.QDialog):
         self.size = QtWidgets.QDoubleSpinBox()
         self.size.setRange(1.0, 36000.0)
         self.size.setSuffix(" arcsec")
-        self.size.setValue(DEFAULT_SIZE_ARCSEC)
+        self.size.setValue(default_field_of_view_arcsec())  # the shipped FIRST model's: 270 arcsec
         form.addRow("Cutout size", self.size)
         self.message = QtWidgets.QLabel("")
         self.message.setWordWrap(True)

@@ -19,15 +19,15 @@ from pathlib import Path
 
 import numpy as np
 from astropy.table import Table
-from astropy.wcs import WCS
 from glue.core import Data
 
 from glue_xai.data.catalogue import (DEFAULT_TOLERANCE_ARCSEC, CatalogueMatch, find_sky_columns, match_by_file,
                                      match_by_position, read_catalogue, sky_coordinates)
-from glue_xai.data.cutouts import Cutout, CutoutStack, cut_out, read_cutouts
+from glue_xai.data.cutouts import Cutout, CutoutStack, cut_out, read_cutouts, wcs_from_header
 
 __all__ = ["SOURCE_INDEX", "CUTOUTS", "CatalogueStack", "catalogue_stack", "catalogue_data", "catalogue_table",
            "stack_data", "link_stack", "cutout_wcs", "cutout_row", "cutout_rows", "model_field_of_view_arcsec",
+           "default_field_of_view_arcsec",
            "link_positions", "add_to_collection", "catalogue_of", "is_catalogue_stack"]
 
 SOURCE_INDEX = "source_index"
@@ -46,18 +46,20 @@ class CatalogueStack:
     stack: Data
     match: CatalogueMatch
 
-    @property
-    def rows(self):
-        """The catalogue row of each slice of the stack."""
-        return cutout_rows(self.stack)
-
 
 def model_field_of_view_arcsec(model):
-    """The sky the classifier sees, in arcsec (e.g. 150 px x 1.8 arcsec = 270 arcsec)."""
-    size = model.card.image_size
-    if model.card.pixel_scale_arcsec is None:
-        raise ValueError(f"model {model.name!r} has no pixel scale in its card: give the cutout size")
-    return float(max(size) * model.card.pixel_scale_arcsec)
+    """The sky a classifier (or its model card) sees, in arcsec (e.g. 150 px x 1.8 arcsec = 270)."""
+    card = getattr(model, "card", model)
+    if card.pixel_scale_arcsec is None:
+        raise ValueError(f"model {card.name!r} has no pixel scale in its card: give the cutout size")
+    return float(max(card.image_size) * card.pixel_scale_arcsec)
+
+
+def default_field_of_view_arcsec():
+    """The shipped FIRST classifier's field of view (from its card; no weights are loaded)."""
+    from glue_xai.models.loading import shipped_card
+
+    return model_field_of_view_arcsec(shipped_card("mirabest-fr"))
 
 
 def catalogue_table(catalogue):
@@ -166,7 +168,8 @@ def catalogue_stack(catalogue, cutouts=None, survey=None, ra=None, dec=None, siz
     ``tolerance_arcsec``) or ``survey`` (one or more large images, cut at each row's
     position). ``ra``/``dec`` name the position columns when they are not found by
     name. ``size_arcsec`` is the side of the cut cutouts, by default ``model``'s field of
-    view (loads the shipped ``mirabest-fr`` model's card when neither is given).
+    view (``model``: a Classifier or just its ModelCard; the shipped ``mirabest-fr`` card when
+    neither is given).
     """
     if (cutouts is None) == (survey is None):
         raise ValueError("give either cutouts (one per source) or survey images, not both or neither")
@@ -174,11 +177,7 @@ def catalogue_stack(catalogue, cutouts=None, survey=None, ra=None, dec=None, siz
     table = catalogue_table(catalogue)
     ra, dec = find_sky_columns(table, ra, dec)
     if size_arcsec is None:
-        if model is None:
-            from glue_xai.models import load_model
-
-            model = load_model("mirabest-fr")
-        size_arcsec = model_field_of_view_arcsec(model)
+        size_arcsec = default_field_of_view_arcsec() if model is None else model_field_of_view_arcsec(model)
     name = label or (Path(catalogue).stem if catalogue_dir is not None else getattr(catalogue, "label", "catalogue"))
     catalogue_glue = catalogue if isinstance(catalogue, Data) else catalogue_data(table, label=name)
     if SOURCE_INDEX not in catalogue_glue.components:
@@ -247,11 +246,7 @@ def cutout_row(stack, slice_index):
 def cutout_wcs(stack, slice_index):
     """The celestial WCS of one slice of the stack (None when the cutout had none)."""
     headers = stack.meta.get(WCS_META)
-    if not headers or not headers[slice_index]:
-        return None
-    from astropy.io import fits
-
-    return WCS(fits.Header.fromstring(headers[slice_index]))
+    return wcs_from_header(headers[slice_index]) if headers else None
 
 
 def link_positions(data_collection, catalogue, image, ra=None, dec=None):
