@@ -190,14 +190,15 @@ class BatchResult:
     settings: dict
 
 
+def merge_columns(per_source):
+    """One list of values per column name from a list of per-source column dicts, in
+    first-seen column order; a source lacking a column gets :func:`missing_value`."""
+    names = dict.fromkeys(name for columns in per_source for name in columns)
+    return {name: [columns.get(name, missing_value(name)) for columns in per_source] for name in names}
+
+
 def _collect(results, rows, settings):
-    names = []
-    for columns, _ in results:
-        names += [n for n in columns if n not in names]
-    columns = {}
-    for name in names:
-        values = [c.get(name, missing_value(name)) for c, _ in results]
-        columns[name] = np.array(values)
+    columns = {name: np.array(values) for name, values in merge_columns([c for c, _ in results]).items()}
     return BatchResult(columns, np.stack([m for _, m in results]), np.asarray(rows), settings)
 
 

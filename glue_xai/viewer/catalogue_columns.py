@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from glue_xai.batch import PREFIX, measurement_explanation, missing_value, source_columns, source_seed
+from glue_xai.batch import PREFIX, measurement_explanation, merge_columns, source_columns, source_seed
 from glue_xai.viewer.catalogue_stack import CUTOUTS, cutout_row, cutout_rows, cutout_wcs, is_catalogue_stack
 
 __all__ = ["write_columns", "explain_catalogue", "explain_stack", "model_features", "embedding", "embedding_columns",
@@ -124,8 +124,7 @@ def explain_stack(stack, settings, slices=None, model_store=None, cache=None, pr
         results.append(source_columns(explanation, image, wcs, measured))
         if progress is not None:
             progress(done + 1, len(slices))
-    names = dict.fromkeys(name for columns in results for name in columns)
-    return rows_of_slices[slices], {name: [r.get(name, missing_value(name)) for r in results] for name in names}
+    return rows_of_slices[slices], merge_columns(results)
 
 
 def model_features(model, images, pixel_scales=None, fit="pad"):
