@@ -46,16 +46,17 @@ class SelectionBrowser(QtWidgets.QDialog):
         if group is None:
             self.where.setText("No selection yet: select sources in the catalogue first.")
             return None
-        target = step_selection(self.viewer.state, self.stack, group, direction)
+        slices = selected_slices(self.stack, group)  # the selection's mask, computed once per click
+        target = step_selection(self.viewer.state, self.stack, group, direction, slices=slices)
         if target is None:
             self.where.setText(f"{group.label!r} holds no source with a cutout.")
             return None
-        self.where.setText(self.describe(group))
+        self.where.setText(self.describe(group, slices))
         return target
 
-    def describe(self, group):
+    def describe(self, group, slices=None):
         """'source 2 of 5: <name> (row r)' for the slice shown."""
-        slices = selected_slices(self.stack, group)
+        slices = selected_slices(self.stack, group) if slices is None else slices
         here = current_slice(self.viewer.state)
         row = cutout_row(self.stack, here)
         text = f"source {int(np.searchsorted(slices, here)) + 1} of {len(slices)}: row {row}"

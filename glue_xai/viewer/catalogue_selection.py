@@ -51,13 +51,14 @@ def current_slice(viewer_state):
     return int(viewer_state.slices[0])
 
 
-def step_selection(viewer_state, stack, subset, step=1):
+def step_selection(viewer_state, stack, subset, step=1, slices=None):
     """Show the next (``step=1``) or previous (``-1``) selected cutout in an image viewer of ``stack``.
 
     Wraps around at the ends. Returns the new slice, or None when the selection holds
-    no cutout (the viewer is left where it was).
+    no cutout (the viewer is left where it was). ``slices``: the subset's
+    :func:`selected_slices`, when the caller has them already.
     """
-    slices = selected_slices(stack, subset)
+    slices = selected_slices(stack, subset) if slices is None else slices
     if len(slices) == 0:
         return None
     here = current_slice(viewer_state)
