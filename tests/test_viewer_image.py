@@ -182,6 +182,24 @@ def test_new_pixel_values_are_explained_afresh_not_served_from_the_cache(app, qt
     assert not viewer.busy
 
 
+def test_a_setting_the_method_does_not_use_leaves_the_running_job_alone(app, qtbot, fri):
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method="lime", lime_samples=3000)
+    draw(app, data, RectangularROI(70, 230, 70, 230))
+    artist = explanation_layer(viewer)
+    qtbot.waitUntil(lambda: artist in viewer._jobs, timeout=WAIT_MS)
+    running = viewer._jobs[artist]
+    viewer.state.ig_steps = 9  # integrated gradients' setting: LIME's job is still the one wanted
+    qtbot.wait(200)  # past the request delay
+    assert not running.cancelled and viewer._jobs.get(artist) in (running, None)
+    qtbot.waitUntil(lambda: artist.explanation is not None and not viewer.busy, timeout=WAIT_MS)
+    assert artist.job_key == running.key
+    shown = artist.explanation
+    viewer.state.noise_level = 0.2  # SmoothGrad's: the shown map stays, nothing is recomputed
+    qtbot.wait(200)
+    assert artist.explanation is shown and not viewer.busy
+
+
 def test_moving_the_region_drops_the_stale_result(app, qtbot, fri, reference_model):
     data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
     viewer = open_viewer(app, data, method="lime", lime_samples=3000)

@@ -177,11 +177,9 @@ class XAIImageViewer(ImageViewer):
             self._request(artist)
 
     def _request(self, artist):
-        """Explain ``artist``'s subset soon; a job running for it now has gone stale."""
-        for jobs in (self._jobs, self._quality_jobs):
-            stale = jobs.pop(artist, None)
-            if stale is not None:
-                stale.cancel()
+        """Explain ``artist``'s subset soon. A job running for it is judged when the request
+        is sent (:meth:`_start`): it goes on if it computes what is asked for anyway."""
+        self._drop_job(artist, self._quality_jobs)
         self.options.quality.show_message("Not measured yet.")
         self._pending.add(artist)
         self._request_timer.start()
@@ -193,12 +191,22 @@ class XAIImageViewer(ImageViewer):
                 self._start(artist)
         self._show_status()
 
+    @staticmethod
+    def _drop_job(artist, jobs):
+        """Cancel and forget ``artist``'s job in ``jobs`` (the explanation or quality jobs)."""
+        stale = jobs.pop(artist, None)
+        if stale is not None:
+            stale.cancel()
+
     def _start(self, artist, use_cache=True):
-        """Show ``artist``'s explanation from the cache, or queue a job computing it."""
+        """Show ``artist``'s explanation from the cache, or queue a job computing it. A job
+        still running for another key is stale and cancelled; one for the same key (e.g.
+        after a change of a setting the method does not use) is left to finish."""
         try:
             region = region_of_subset(self.state, artist.layer)
             settings = settings_for_cutout(settings_from_state(self.state), artist.layer.data, region)
         except NothingToExplain as reason:
+            self._drop_job(artist, self._jobs)
             artist.clear_explanation()
             artist.message = "" if isinstance(reason, NotOnThisData) else str(reason)
             return
@@ -206,6 +214,12 @@ class XAIImageViewer(ImageViewer):
         # The extent line's measurement is done in the worker when the line is wanted; one
         # switched on later is measured once on the GUI thread by the layer artist.
         job = ExplanationJob(region, settings, owner=artist, measure_extent=artist.state.show_extent)
+        running = self._jobs.get(artist)
+        if use_cache and running is not None and running.key == job.key:
+            return
+        self._drop_job(artist, self._jobs)
+        if use_cache and artist.explanation is not None and artist.job_key == job.key:
+            return  # already shown: nothing to compute or redraw
         cached = self.cache.get(job.key) if use_cache else None
         if cached is not None:
             artist.show_explanation(region, cached, job.key)
@@ -218,9 +232,7 @@ class XAIImageViewer(ImageViewer):
     def recompute(self):
         """Compute every explanation again, ignoring the cache (the Recompute button)."""
         for artist in self.explanation_layers():
-            stale = self._jobs.pop(artist, None)
-            if stale is not None:
-                stale.cancel()
+            self._drop_job(artist, self._quality_jobs)  # it measured the map being replaced
             self._start(artist, use_cache=False)
         self._show_status()
 
