@@ -148,7 +148,8 @@ def model_features(model, images, pixel_scales=None, fit="pad"):
     return np.concatenate(parts).reshape(len(x), -1).astype(np.float64)
 
 
-def _tsne(features, seed, perplexity=30.0):
+def tsne_2d(features, seed=0, perplexity=30.0):
+    """A seeded 2-D t-SNE of ``features`` (n, d); the perplexity is capped for small n."""
     from sklearn.manifold import TSNE
 
     perplexity = min(float(perplexity), (len(features) - 1) / 3.0)
@@ -162,7 +163,7 @@ def _pca(features, seed):
 
 
 #: Embeddings by name: function(features (n, f), seed) -> (n, 2). Add others here (e.g. UMAP).
-EMBEDDINGS = {"tsne": _tsne, "pca": _pca}
+EMBEDDINGS = {"tsne": tsne_2d, "pca": _pca}
 
 
 def embedding(features, method="tsne", seed=0):

@@ -16,10 +16,10 @@ from glue.core.exceptions import IncompatibleAttribute
 from glue.core.subset import MaskSubsetState
 
 from glue_xai.explain.spectral import explain_spectrum
+from glue_xai.viewer.catalogue_stack import SOURCE_INDEX, link_stack
 
 FLUX = "flux"
 SALIENCY = "saliency"
-SOURCE_INDEX = "source_index"
 
 
 class WavelengthCoordinates(Coordinates):
@@ -184,13 +184,11 @@ def store_saliency(data, maps, settings):
 def tsne_coordinates(flux, seed=0, perplexity=30.0):
     """A 2-D t-SNE map of spectra, (n, 2), each spectrum divided by its mean flux first
     so that brightness does not separate sources, only spectral shape."""
-    from sklearn.manifold import TSNE
+    from glue_xai.viewer.catalogue_columns import tsne_2d
 
     flux = np.asarray(flux, dtype=np.float64)
     shapes = flux / np.nanmean(flux, axis=1, keepdims=True)
-    shapes = np.nan_to_num(shapes - 1.0)
-    perplexity = min(float(perplexity), (len(flux) - 1) / 3.0)
-    return TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(shapes)
+    return tsne_2d(np.nan_to_num(shapes - 1.0), seed, perplexity)
 
 
 def spectra_catalogue(flux, wavelength, model=None, seed=0, label="spectra catalogue", true_types=None):
@@ -217,6 +215,5 @@ def spectra_catalogue(flux, wavelength, model=None, seed=0, label="spectra catal
 
 def link_catalogue(catalogue, spectra):
     """Join ``catalogue`` and ``spectra`` on ``source_index`` in both directions, so a
-    selection in either selects the same sources in the other."""
-    spectra.join_on_key(catalogue, SOURCE_INDEX, SOURCE_INDEX)
-    catalogue.join_on_key(spectra, SOURCE_INDEX, SOURCE_INDEX)
+    selection in either selects the same sources in the other (as for cutout stacks)."""
+    link_stack(catalogue, spectra)
