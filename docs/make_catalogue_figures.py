@@ -11,6 +11,7 @@ on a 600 x 600 pixel field) with the catalogue's positions as markers.
 """
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import numpy as np
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from make_viewer_screenshots import radio_display  # noqa: E402  (one display stretch for every screenshot)
 
 
 def wait(condition, timeout=600):
@@ -49,16 +52,6 @@ def save(widget, path, size=None):
         widget.figure.canvas.draw()
     widget.grab().save(str(path))
     print("wrote", path)
-
-
-def radio_display(viewer, data, peak_fraction=0.5):
-    """Sky up to 2 sigma black, a fraction of the peak white, square-root stretch."""
-    state = viewer.layers[0].state
-    pixels = np.asarray(data.get_data(data.main_components[0]))
-    sky = float(np.nanmedian(pixels))
-    sigma = 1.4826 * float(np.nanmedian(np.abs(pixels - sky)))
-    state.stretch, state.percentile = "sqrt", "Custom"
-    state.v_min, state.v_max = sky + 2 * sigma, peak_fraction * float(np.nanmax(pixels))
 
 
 def catalogue_in_glue(app, mirabest, rows=None):

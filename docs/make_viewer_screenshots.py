@@ -28,6 +28,17 @@ BOX = (74.5, 224.5, 74.5, 224.5)  # xmin, xmax, ymin, ymax in pixels: 150 x 150 
 VIEW = (55, 245)  # zoom: pixel range shown on both axes
 
 
+def radio_display(viewer, data, peak_fraction=0.5):
+    """Radio-astronomy display of the image layer: sky up to 2 sigma black, a fraction of
+    the peak white, square-root stretch, so lobes and jets show and the noise does not."""
+    state = viewer.layers[0].state
+    pixels = np.asarray(data.get_data(data.main_components[0]))
+    sky = float(np.nanmedian(pixels))
+    sigma = 1.4826 * float(np.nanmedian(np.abs(pixels - sky)))
+    state.stretch, state.percentile = "sqrt", "Custom"
+    state.v_min, state.v_max = sky + 2 * sigma, peak_fraction * float(np.nanmax(pixels))
+
+
 def screenshot(app, data, method, path, show_extent=False, settings=None):
     from glue.core.roi import RectangularROI
     from glue.core.subset import RoiSubsetState
@@ -38,15 +49,7 @@ def screenshot(app, data, method, path, show_extent=False, settings=None):
     viewer = app.new_data_viewer(XAIImageViewer, data=data)
     viewer.viewer_size = (760, 700)
     viewer.show()
-    # Radio-astronomy display: sky up to 2 sigma black, half the peak white, square-root
-    # stretch, so lobes and jets show and the noise does not.
-    image_layer = viewer.layers[0].state
-    pixels = data.get_data(data.main_components[0])
-    sky = float(np.nanmedian(pixels))
-    sigma = 1.4826 * float(np.nanmedian(np.abs(pixels - sky)))
-    image_layer.stretch = "sqrt"
-    image_layer.percentile = "Custom"
-    image_layer.v_min, image_layer.v_max = sky + 2 * sigma, 0.5 * float(np.nanmax(pixels))
+    radio_display(viewer, data)
     viewer.state.method = method
     for name, value in (settings or {}).items():  # e.g. {"gradient_output": "logit"}
         setattr(viewer.state, name, value)
