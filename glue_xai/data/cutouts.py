@@ -166,6 +166,39 @@ class _quiet_unprintable(warnings.catch_warnings):
         return self
 
 
+def has_unprintable_commentary(path):
+    """Whether a FITS file has a COMMENT/HISTORY card with a tab or other unprintable character
+    (the quirk of FIRST cutouts from SkyView that makes ``HDUList.verify('fix')`` fail).
+
+    Only headers are read; a file that is not FITS (or not readable) answers False.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as stream:
+            if stream.read(9) != b"SIMPLE  =":  # FITS files start so (gzipped ones are left to glue)
+                return False
+        with _quiet_unprintable(), fits.open(path, ignore_missing_end=True, mode="denywrite") as hdul:
+            return any(card.keyword in _COMMENTARY and isinstance(card.value, str)
+                       and _UNPRINTABLE.search(card.value)
+                       for hdu in hdul for card in hdu.header.cards)
+    except (OSError, ValueError):
+        return False
+
+
+def read_clean_hdulist(path):
+    """All HDUs of a FITS file, read into memory, with unprintable characters in commentary
+    cards turned into spaces, so the list passes ``verify('fix')``. Raises ``ValueError``
+    naming the file when it is not a readable FITS file."""
+    path = Path(path)
+    with _quiet_unprintable():
+        try:
+            hdul = fits.open(path, memmap=False, ignore_missing_end=True)
+        except OSError as error:
+            raise ValueError(f"{path}: not a readable FITS file ({error})") from error
+        with hdul:
+            return fits.HDUList([type(hdu)(data=hdu.data, header=_clean_header(hdu.header)) for hdu in hdul])
+
+
 def _image_hdu(hdul, path, hdu):
     if hdu is not None:
         try:

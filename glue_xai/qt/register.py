@@ -7,6 +7,10 @@ Only light imports at module level: glue calls this at start-up.
 def register_with_glue():
     from glue.config import qt_client
 
+    from glue_xai.viewer.fits_factory import register_fits_factory
+
+    register_fits_factory()
+
     from glue_xai.qt.image_viewer import XAIImageViewer
 
     if XAIImageViewer not in qt_client.members:
