@@ -29,6 +29,8 @@ setup(
         "qtpy>=2.0",
         "PyQt5>=5.15",
         "dask[distributed]>=2023.1",
+        "pyarrow>=14",  # Parquet tables of survey runs (glue-xai explain --out x.parquet)
+        "tqdm>=4.60",
     ],
     extras_require={
         "test": ["pytest>=7", "pytest-qt>=4", "lime>=0.2", "captum>=0.7", "sphinx>=7"],

@@ -46,9 +46,9 @@ def _evaluate(args):
 
 
 def _explain(args):
-    from glue_xai.batch_cli import run_explain
+    from glue_xai.survey.cli import run_explain
 
-    run_explain(args)
+    return run_explain(args)
 
 
 def build_parser():
@@ -70,8 +70,8 @@ def build_parser():
     evaluate.add_arguments(evaluator)
     evaluator.set_defaults(run=_evaluate)
     explainer = commands.add_parser("explain", help="classify and explain every source of a catalogue, "
-                                                    "writing a FITS table and a cube of maps")
-    from glue_xai.batch_cli import add_arguments
+                                                    "writing a table and a cube of maps (streamed, resumable)")
+    from glue_xai.survey.cli import add_arguments
 
     add_arguments(explainer, METHODS)
     explainer.set_defaults(run=_explain)
@@ -81,11 +81,10 @@ def build_parser():
 def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
-        args.run(args)
+        return args.run(args) or 0
     except (ValueError, FileNotFoundError) as err:
         print(f"glue-xai {args.command}: {err}", file=sys.stderr)
         return 2
-    return 0
 
 
 if __name__ == "__main__":

@@ -141,8 +141,9 @@ def test_cli_cuts_each_source_out_of_a_survey_image(mirabest_root, tmp_path, cap
     code = main(["explain", "--catalogue", str(tmp_path / "survey_rows.csv"), "--survey", str(tile_path),
                  "--method", "gradcam", "--out", str(out), "--quiet"])
     assert code == 0
-    assert "row 2: the position is on none of the survey images" in capsys.readouterr().err
+    assert "row 2: no cutout: the position is on none of the survey images" in capsys.readouterr().err
     table = Table.read(out)
+    assert list(table["xai_status"]) == ["ok", "ok", "no cutout: the position is on none of the survey images"]
     assert len(table) == 3 and list(table["name"]) == ["centre", "offset", "elsewhere"]
     probabilities = np.ma.filled(table["xai_prob_FRII"], np.nan)
     assert np.isfinite(probabilities[:2]).all() and np.isnan(probabilities[2])  # row 3 is on no image

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from glue_xai.batch import PREFIX, measurement_explanation, merge_columns, source_columns, source_seed
+from glue_xai.survey.columns import PREFIX, measurement_explanation, merge_columns, source_columns, source_seed
 from glue_xai.viewer.catalogue_stack import CUTOUTS, cutout_row, cutout_rows, cutout_wcs, is_catalogue_stack
 
 __all__ = ["write_columns", "explain_catalogue", "explain_stack", "model_features", "embedding", "embedding_columns",

@@ -1,0 +1,219 @@
+"""Which file each catalogue row's cutout comes from, and reading it where it is computed.
+
+:func:`plan_sources` looks at the catalogue and at file *headers* only: for every row it
+notes the file to cut the row's cutout from (its own cutout, found through the
+catalogue's file column or by position, or the survey image covering it) and where to
+cut. :func:`read_source` does the cutting, in whichever process explains the source, so
+no pixels travel between processes. The cutouts are cut to one size on the sky around
+each row's position, as glue's "cutout stack from a catalogue" does, so both give the
+same numbers.
+"""
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["SourcePlan", "plan_sources", "read_source", "model_field_of_view_arcsec"]
+
+
+@dataclass
+class SourcePlan:
+    """Per catalogue row: the file its cutout is cut from (``""`` for none; ``reasons`` says
+    why) and its position (deg). ``size_arcsec`` is the cutouts' side."""
+
+    paths: np.ndarray
+    ra: np.ndarray
+    dec: np.ndarray
+    size_arcsec: float
+    reasons: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.paths)
+
+    def part(self, start, stop):
+        """The rows ``start:stop`` as plain lists (what a worker is sent)."""
+        rows = list(range(start, stop))
+        return {"rows": rows, "paths": [str(p) for p in self.paths[start:stop]],
+                "ra": [float(v) for v in self.ra[start:stop]], "dec": [float(v) for v in self.dec[start:stop]],
+                "reasons": [self.reasons.get(r, "") for r in rows], "size_arcsec": float(self.size_arcsec)}
+
+
+def model_field_of_view_arcsec(card):
+    """The sky a model sees, in arcsec (e.g. 150 px x 1.8 arcsec = 270), from its card."""
+    if card.pixel_scale_arcsec is None:
+        raise ValueError(f"model {card.name!r} has no pixel scale in its card: give the cutout size")
+    return float(max(card.image_size) * card.pixel_scale_arcsec)
+
+
+def _file_column_paths(table, catalogue_dir, folder):
+    """Each row's file from the catalogue's file column (relative to the catalogue's folder,
+    else looked up by name in ``folder``), or None when the table has no such column."""
+    from glue_xai.data.catalogue import find_file_column
+
+    try:
+        column = find_file_column(table)
+    except ValueError:
+        return None
+    paths = []
+    for value in table[column]:
+        name = "" if np.ma.is_masked(value) else str(value).strip()
+        if not name:
+            paths.append("")
+            continue
+        path = Path(catalogue_dir) / name
+        if not path.exists() and folder is not None and (Path(folder) / Path(name).name).exists():
+            path = Path(folder) / Path(name).name
+        paths.append(str(path))
+    return paths
+
+
+def _header_wcs(path):
+    """The celestial WCS and image shape of a FITS file, from its header alone."""
+    from astropy.io import fits
+
+    from glue_xai.data.cutouts import _celestial_wcs, _clean_header, _quiet_unprintable
+
+    with _quiet_unprintable(), fits.open(path, memmap=True) as hdul:
+        hdu = next((h for h in hdul if h.is_image and h.header.get("NAXIS", 0) >= 2), None)
+        if hdu is None:
+            raise ValueError(f"{path}: no image HDU")
+        header = _clean_header(hdu.header)
+        shape = [header[f"NAXIS{axis}"] for axis in range(header["NAXIS"], 0, -1)]
+        kept = sorted(header["NAXIS"] - i for i, size in enumerate(shape) if size != 1)
+        wcs = _celestial_wcs(header, kept, path, require_wcs=True)
+    return wcs, tuple(s for s in shape if s != 1)
+
+
+def _match_by_position(positions, files, tolerance_arcsec):
+    """Each row's nearest cutout centre within the tolerance (headers read, no pixels)."""
+    from astropy.coordinates import SkyCoord
+
+    centres, usable = [], []
+    for path in files:
+        try:
+            wcs, shape = _header_wcs(path)
+        except (OSError, ValueError):
+            continue
+        ny, nx = shape
+        centres.append(wcs.pixel_to_world((nx - 1) / 2.0, (ny - 1) / 2.0).icrs)
+        usable.append(str(path))
+    paths = np.full(len(positions), "", dtype=object)
+    reasons = {}
+    if not usable:
+        return paths, {row: "no readable cutout in the folder" for row in range(len(positions))}
+    nearest, separation, _ = positions.match_to_catalog_sky(SkyCoord(centres))
+    for row, (k, sep) in enumerate(zip(nearest, separation.arcsec)):
+        if not np.isfinite(sep):
+            reasons[row] = "the row has no position"
+        elif sep <= tolerance_arcsec:
+            paths[row] = usable[k]
+        else:
+            reasons[row] = f"the nearest cutout centre is {sep:.1f} arcsec away (tolerance {tolerance_arcsec:g})"
+    return paths, reasons
+
+
+def _on_survey_images(positions, images):
+    """Each row's first survey image whose pixels hold its position."""
+    paths = np.full(len(positions), "", dtype=object)
+    todo = np.ones(len(positions), dtype=bool)
+    for path in images:
+        wcs, (ny, nx) = _header_wcs(path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            x, y = wcs.world_to_pixel(positions)
+        inside = todo & np.isfinite(x) & np.isfinite(y) & (x >= -0.5) & (x < nx - 0.5) & (y >= -0.5) & (y < ny - 0.5)
+        paths[inside] = str(path)
+        todo &= ~inside
+    return paths, {int(row): "the position is on none of the survey images" for row in np.flatnonzero(todo)}
+
+
+def plan_sources(table, catalogue_dir=None, cutouts=None, survey=None, ra=None, dec=None, size_arcsec=None,
+                 card=None, tolerance_arcsec=None):
+    """A :class:`SourcePlan` for every row of the catalogue ``table`` (an astropy Table).
+
+    Give ``cutouts`` (a folder of FITS cutouts, one per source: matched through the
+    catalogue's file column, relative to ``catalogue_dir``, when it has one, else by
+    position) or ``survey`` (FITS images to cut every row out of). ``size_arcsec``: the
+    cutouts' side, by default the field of view of ``card`` (a model card).
+    """
+    from astropy.coordinates import SkyCoord
+
+    from glue_xai.data.catalogue import DEFAULT_TOLERANCE_ARCSEC, find_sky_columns, sky_coordinates
+    from glue_xai.data.cutouts import FITS_SUFFIXES
+
+    if (cutouts is None) == (survey is None):
+        raise ValueError("give either cutouts (one per source) or survey images, not both or neither")
+    ra_name, dec_name = find_sky_columns(table, ra, dec)
+    positions = sky_coordinates(table, ra_name, dec_name).icrs
+    ra_deg, dec_deg = np.asarray(positions.ra.deg, dtype=float), np.asarray(positions.dec.deg, dtype=float)
+    positions = SkyCoord(np.nan_to_num(ra_deg), np.nan_to_num(dec_deg), unit="deg")
+    if size_arcsec is None:
+        if card is None:
+            raise ValueError("give the cutout size or the model card to take it from")
+        size_arcsec = model_field_of_view_arcsec(card)
+    if cutouts is not None:
+        folder = Path(cutouts)
+        if not folder.is_dir():
+            raise ValueError(f"{folder}: not a folder of cutouts")
+        named = _file_column_paths(table, catalogue_dir or folder, folder) if catalogue_dir is not None else None
+        if named is not None:
+            paths = np.array(named, dtype=object)
+            reasons = {row: "the row's file column is empty" for row, p in enumerate(named) if not p}
+        else:
+            files = sorted(p for p in folder.iterdir() if p.name.lower().endswith(FITS_SUFFIXES))
+            if not files:
+                raise ValueError(f"{folder}: holds no FITS files ({', '.join(FITS_SUFFIXES)})")
+            paths, reasons = _match_by_position(positions, files, tolerance_arcsec or DEFAULT_TOLERANCE_ARCSEC)
+    else:
+        images = [Path(p) for p in survey]
+        missing = [str(p) for p in images if not p.is_file()]
+        if missing:
+            raise ValueError(f"no such survey image: {', '.join(missing)}")
+        paths, reasons = _on_survey_images(positions, images)
+    unknown = ~(np.isfinite(ra_deg) & np.isfinite(dec_deg))
+    for row in np.flatnonzero(unknown):
+        paths[row] = ""
+        reasons[int(row)] = "the row has no position"
+    return SourcePlan(paths, ra_deg, dec_deg, float(size_arcsec), reasons)
+
+
+_OPEN = {}  # path -> Cutout: the survey image last read by this process (one kept)
+
+
+def _image_of(path, keep):
+    from glue_xai.data.cutouts import read_cutout
+
+    if path in _OPEN:
+        return _OPEN[path]
+    image = read_cutout(path)
+    if keep:
+        _OPEN.clear()
+        _OPEN[path] = image
+    return image
+
+
+def read_source(path, ra, dec, size_arcsec, keep_open=False):
+    """The cutout (float32, (n, n)) of ``size_arcsec`` around ``(ra, dec)`` cut out of the FITS
+    file ``path``, and its WCS as header text. Raises
+    :class:`~glue_xai.survey.compute.SourceProblem` (``unreadable: ...``) when the file
+    cannot be used. ``keep_open``: keep the image for the next call (a survey image shared
+    by many rows)."""
+    from glue_xai.data.cutouts import cut_out
+    from glue_xai.survey.compute import SourceProblem
+
+    name = Path(path).name
+    try:
+        image = _image_of(str(path), keep_open)
+    except Exception as error:  # astropy raises many kinds for broken files
+        reason = str(error).replace(str(path), name) if str(error) else type(error).__name__
+        if name not in reason:
+            reason = f"{name}: {reason}"
+        raise SourceProblem(f"unreadable: {reason}") from None
+    scale = image.pixel_scale_arcsec
+    pixels = max(2, int(round(size_arcsec / scale)))
+    try:
+        piece = cut_out(image, (ra, dec), pixels)
+    except ValueError as error:
+        raise SourceProblem(f"no cutout: {error}") from None
+    return np.asarray(piece.image, dtype=np.float32), piece.wcs.to_header_string()
