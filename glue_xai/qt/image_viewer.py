@@ -21,7 +21,7 @@ from glue_xai.viewer.catalogue_columns import settings_for_cutout
 from glue_xai.viewer.explanation_job import ExplanationCache, ExplanationJob, settings_from_state
 from glue_xai.viewer.image_layer import XAIExplanationLayerArtist
 from glue_xai.viewer.image_region import NothingToExplain, NotOnThisData, region_of_subset
-from glue_xai.viewer.image_state import XAIImageViewerState
+from glue_xai.viewer.image_state import XAIImageViewerState, missing_model_file
 from glue_xai.viewer.model_store import ModelStore
 from glue_xai.viewer.quality_job import QualityJob
 
@@ -112,6 +112,7 @@ class XAIImageViewer(ImageViewer):
         self._jobs = {}  # layer artist -> its current (not stale) job
         self._quality_jobs = {}  # layer artist -> the quality measurement running for it
         self._pending = set()  # layer artists waiting for the request timer
+        self.restore_notes = []  # what a restored session could not use, until a setting changes
         self._request_timer = QtCore.QTimer(self)
         self._request_timer.setSingleShot(True)
         self._request_timer.setInterval(REQUEST_DELAY_MS)
@@ -122,6 +123,8 @@ class XAIImageViewer(ImageViewer):
         self.options.button_load_model.clicked.connect(self._choose_model_file)
         for name in XAIImageViewerState.EXPLANATION_SETTINGS + ("slices", "reference_data", "x_att", "y_att"):
             self.state.add_callback(name, self._request_all)
+        for name in XAIImageViewerState.EXPLANATION_SETTINGS:
+            self.state.add_callback(name, self._forget_restore_notes)
 
     def _add_status_bar(self):
         # glue's matplotlib tools expect central_widget to be the canvas widget, so the
@@ -322,8 +325,14 @@ class XAIImageViewer(ImageViewer):
             self.status.progress.setValue(int(round(100 * fraction)))
 
     def _show_status(self):
-        messages = [f"{artist.layer.label}: {artist.message}" for artist in self.explanation_layers()
-                    if getattr(artist, "message", "")]
+        messages = []
+        missing = missing_model_file(self.state.model)
+        if missing:
+            messages.append(f"model file not found: {missing}")
+        if self.restore_notes:
+            messages.append("Restored with defaults: " + "; ".join(self.restore_notes))
+        messages += [f"{artist.layer.label}: {artist.message}" for artist in self.explanation_layers()
+                     if getattr(artist, "message", "")]
         self.status.set_message("\n".join(messages))
         self.status.show_busy(self.busy)
 
@@ -376,9 +385,17 @@ class XAIImageViewer(ImageViewer):
     @classmethod
     def __setgluestate__(cls, rec, context):
         viewer = super().__setgluestate__(rec, context)
+        viewer.restore_notes = viewer.state.restore_notes + [
+            note for artist in viewer.explanation_layers() for note in artist.state.restore_notes]
         # Overlays are never saved: recompute them (or take them from the cache).
         viewer._request_all()
+        viewer._show_status()
         return viewer
+
+    def _forget_restore_notes(self, *args):
+        if self.restore_notes:
+            self.restore_notes = []
+            self._show_status()
 
     def closeEvent(self, event):
         self._request_timer.stop()

@@ -5,7 +5,14 @@ Qt widgets stay in step with it. The viewer state holds *what* to explain (model
 method, target class and the method's settings); each explanation layer's state holds
 *how it looks* (opacity, colour maps, contours, superpixels, legend). The maps
 themselves are never stored: they are recomputed (or taken from the cache) on restore.
+
+A session always comes back: a saved value this installation cannot use (an unknown
+method or model, "abc" for a number, a class of a model file that has gone) is replaced
+by its default, and ``restore_notes`` says what was replaced and why, for the viewer to
+show under the image.
 """
+from pathlib import Path
+
 from echo import CallbackProperty, SelectionCallbackProperty, delay_callback
 from glue.viewers.image.state import ImageSubsetLayerState, ImageViewerState
 from glue.viewers.matplotlib.state import DeferredDrawCallbackProperty as DDCProperty
@@ -16,7 +23,7 @@ from glue_xai.explain.segmentation import SEGMENTATIONS
 from glue_xai.viewer.model_store import model_classes, shipped_model_names
 
 __all__ = ["XAIImageViewerState", "XAIExplanationLayerState", "available_methods", "PREDICTED",
-           "SIGNED_CMAPS", "MAGNITUDE_CMAPS"]
+           "SIGNED_CMAPS", "MAGNITUDE_CMAPS", "NUMBER_SETTINGS"]
 
 #: The target choice meaning "whatever class the model predicts".
 PREDICTED = "predicted class"
@@ -38,9 +45,84 @@ _LIME = method_options("lime")
 VIEWER_LIME_SAMPLES = 500
 _SMOOTHGRAD = method_options("smoothgrad")
 _IG = method_options("integrated_gradients")
-#: What the gradient methods differentiate; the probability is ``explain``'s default.
-GRADIENT_OUTPUTS = ("probability", "logit")
+#: What the gradient methods differentiate; the logit is ``explain``'s default (it does
+#: not saturate when the model is confident).
+GRADIENT_OUTPUTS = ("logit", "probability")
 GRADIENT_OUTPUT_METHODS = ("saliency", "smoothgrad", "integrated_gradients")
+
+
+#: Numeric explanation settings: (type, smallest, largest). The option panel's spin boxes
+#: take the same ranges, and a restored session's values are checked against them.
+NUMBER_SETTINGS = {
+    "lime_samples": (int, 10, 100000),
+    "n_segments": (int, 2, 2000),
+    "segment_scale": (float, 0.0, 1000.0),
+    "smoothgrad_samples": (int, 1, 1000),
+    "noise_level": (float, 0.0, 1.0),
+    "ig_steps": (int, 1, 1000),
+    "seed": (int, 0, 2 ** 31 - 1),
+    "sfnet_feature": (int, 0, 64),
+}
+#: How the restore notes name each setting (as the option panels label them).
+SETTING_LABELS = {
+    "model_file": "model file", "model": "model", "method": "method", "target": "class",
+    "lime_samples": "LIME samples", "segmentation": "superpixels", "n_segments": "number of superpixels",
+    "segment_scale": "superpixel scale", "smoothgrad_samples": "SmoothGrad noisy copies",
+    "noise_level": "SmoothGrad noise", "ig_steps": "integrated-gradients steps",
+    "gradient_output": "differentiate", "seed": "seed", "sfnet_feature": "SFNet feature",
+    "opacity": "opacity", "signed_cmap": "signed colour map", "magnitude_cmap": "magnitude colour map",
+    "top_k": "outline top-k", "contour_percentiles": "contour percentiles",
+    "show_heatmap": "heat map", "show_contours": "contours", "show_boundaries": "superpixel boundaries",
+    "show_extent": "extent line", "show_legend": "legend",
+}
+
+
+def _as_number(value, kind, smallest, largest):
+    """``value`` as a ``kind`` number within [smallest, largest], or the reason it is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None, "is not a number"
+    try:
+        number = float(value)
+    except ValueError:
+        return None, "is not a number"
+    if kind is int and not number.is_integer():
+        return None, "is not a whole number"
+    if not smallest <= number <= largest:
+        return None, f"is outside {smallest}..{largest}"
+    return kind(number), None
+
+
+def _restore_values(state, values, numbers=(), flags=(), texts=()):
+    """Set each saved value on ``state``, keeping the default of any it cannot take.
+
+    Selections are checked against their choices, ``numbers`` (name -> (type, min, max))
+    against their ranges, ``flags`` must be booleans and ``texts`` strings. Returns
+    the notes saying what was replaced and why.
+    """
+    notes = []
+    for name, value in values.items():
+        label = SETTING_LABELS.get(name, name)
+        if name in numbers:
+            value, problem = _as_number(value, *numbers[name])
+        elif name in flags:
+            problem = None if isinstance(value, bool) else "is not on or off"
+        elif name in texts:
+            problem = None if isinstance(value, str) else "is not text"
+        else:
+            choices = getattr(type(state), name).get_choices(state)
+            problem = None if value in choices else "is not known here"
+        if problem is None:
+            setattr(state, name, value)
+        else:
+            notes.append(f"{label} {values[name]!r} {problem}, using {getattr(state, name)!r}")
+    return notes
+
+
+def missing_model_file(model):
+    """The path of ``model`` when it names a model file that is not there, else None."""
+    if not model or model in shipped_model_names():
+        return None
+    return None if Path(model).is_file() else model
 
 
 def available_methods():
@@ -100,6 +182,7 @@ class XAIImageViewerState(ImageViewerState):
     def __init__(self, **kwargs):
         # Choices first, then the values (which a restored session may hand in).
         super().__init__()
+        self.restore_notes = []
         XAIImageViewerState.method.set_choices(self, available_methods())
         XAIImageViewerState.method.set_display_func(self, lambda m: METHOD_LABELS.get(m, m))
         XAIImageViewerState.segmentation.set_choices(self, list(SEGMENTATIONS))
@@ -111,6 +194,50 @@ class XAIImageViewerState(ImageViewerState):
         XAIImageViewerState.gradient_output.set_choices(self, list(GRADIENT_OUTPUTS))
         self.gradient_output = GRADIENT_OUTPUTS[0]
         self.update_from_dict(kwargs)
+
+    #: Viewer settings restored from a session only after checking (see :meth:`restore_settings`).
+    RESTORED_SETTINGS = ("model_file", "model", "method", "target", "segmentation", "gradient_output",
+                         *NUMBER_SETTINGS)
+
+    @classmethod
+    def __setgluestate__(cls, rec, context):
+        values = rec["values"]
+        glue_values = {name: value for name, value in values.items() if name not in cls.RESTORED_SETTINGS}
+        state = super().__setgluestate__({**rec, "values": glue_values}, context)
+        state.restore_notes = state.restore_settings(
+            {name: context.object(values[name]) for name in cls.RESTORED_SETTINGS if name in values})
+        return state
+
+    def restore_settings(self, values):
+        """Apply saved explanation settings; one this installation cannot use keeps its default.
+
+        Returns notes saying what was replaced and why. A model file that has gone stays
+        the model (so the viewer can say "model file not found"), but a class of it picked
+        in the session cannot be checked and becomes the predicted class.
+        """
+        notes = []
+        model_file = values.get("model_file", "")
+        if not isinstance(model_file, str):
+            notes.append(f"model file {model_file!r} is not a path, using none")
+            model_file = ""
+        model = values.get("model", self.model)
+        if isinstance(model, str) and model not in shipped_model_names() and not model_file \
+                and Path(model).suffix in (".pt", ".pth"):
+            model_file = model  # a file chosen as the model but not saved as the loaded file
+        self.model_file = model_file
+        selections = {name: values[name] for name in ("model", "method", "segmentation", "gradient_output")
+                      if name in values}
+        notes += _restore_values(self, selections)
+        notes += _restore_values(self, {name: values[name] for name in NUMBER_SETTINGS if name in values},
+                                 numbers=NUMBER_SETTINGS)
+        if "target" in values:
+            missing = missing_model_file(self.model)
+            if missing and values["target"] not in (None, PREDICTED):
+                notes.append(f"class {values['target']!r} belongs to a model file that is not found, using "
+                             f"{PREDICTED!r}")
+            else:
+                notes += _restore_values(self, {"target": values["target"]})
+        return notes
 
     def _update_priority(self, name):
         # A restored session sets the model file before the model, and the model before
@@ -190,11 +317,29 @@ class XAIExplanationLayerState(ImageSubsetLayerState):
                                                "as a line (glue_xai.explain.measure.salient_extent)")
     show_legend = DDCProperty(True, docstring="Write the class, its probability and the method by the region")
 
+    #: Look settings checked when a session is restored: numbers, switches, free text.
+    _NUMBERS = {"opacity": (float, 0.0, 1.0), "top_k": (int, 0, 50)}
+    _FLAGS = ("show_heatmap", "show_contours", "show_boundaries", "show_extent", "show_legend")
+    _TEXTS = ("contour_percentiles",)
+    _CHOICES = ("signed_cmap", "magnitude_cmap")
+
     def __init__(self, layer=None, viewer_state=None, **kwargs):
         super().__init__(layer=layer, viewer_state=viewer_state)
+        self.restore_notes = []
         XAIExplanationLayerState.signed_cmap.set_choices(self, list(SIGNED_CMAPS))
         XAIExplanationLayerState.magnitude_cmap.set_choices(self, list(MAGNITUDE_CMAPS))
         self.update_from_dict(kwargs)
+
+    @classmethod
+    def __setgluestate__(cls, rec, context):
+        checked = (*cls._NUMBERS, *cls._FLAGS, *cls._TEXTS, *cls._CHOICES)
+        values = rec["values"]
+        state = super().__setgluestate__(
+            {**rec, "values": {name: value for name, value in values.items() if name not in checked}}, context)
+        saved = {name: context.object(values[name]) for name in checked if name in values}
+        state.restore_notes = _restore_values(state, saved, numbers=cls._NUMBERS, flags=cls._FLAGS,
+                                              texts=cls._TEXTS)
+        return state
 
     def contour_levels(self):
         """The contour percentiles as numbers in (0, 100); unreadable entries are skipped."""

@@ -51,7 +51,7 @@ class ModelStore:
         with self._lock:
             if name not in self._models:
                 if name not in SHIPPED and not Path(name).is_file():
-                    raise FileNotFoundError(f"model file {name} does not exist")
+                    raise FileNotFoundError(f"model file not found: {name}")
                 model = load_model(name, trust=False)
                 if name not in SHIPPED:
                     _FILE_CLASSES[name] = tuple(model.classes)
