@@ -50,8 +50,8 @@ def add_arguments(parser, methods):
 class ProgressBar:
     """A tqdm bar of sources on stderr, with rate and time left."""
 
-    def __init__(self, stream=sys.stderr):
-        self.stream, self.bar = stream, None
+    def __init__(self, stream=None):
+        self.stream, self.bar = stream or sys.stderr, None
 
     def __call__(self, done, total):
         from tqdm import tqdm

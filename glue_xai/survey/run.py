@@ -153,6 +153,8 @@ def run_survey(catalogue, out, cutouts=None, survey=None, maps=None, model="mira
 
     catalogue_path = Path(catalogue)
     table = read_catalogue(catalogue_path)
+    if len(table) == 0:
+        raise ValueError(f"{catalogue_path}: the catalogue has no rows")
     plan = plan_sources(table, catalogue_dir=catalogue_path.parent, cutouts=cutouts, survey=survey, ra=ra, dec=dec,
                         size_arcsec=size_arcsec, card=_card(model))
     options = dict(options or {})

@@ -204,7 +204,9 @@ def read_source(path, ra, dec, size_arcsec, keep_open=False):
 
     name = Path(path).name
     try:
-        image = _image_of(str(path), keep_open)
+        with warnings.catch_warnings():  # a truncated file warns, then fails: the failure says it
+            warnings.simplefilter("ignore")
+            image = _image_of(str(path), keep_open)
     except Exception as error:  # astropy raises many kinds for broken files
         reason = str(error).replace(str(path), name) if str(error) else type(error).__name__
         if name not in reason:
