@@ -1,20 +1,218 @@
 """Many sources' explanations at once.
 
-:func:`explain_many` explains a list of cutouts; each source keeps its own seed, so its
-answer is the same whichever sources share its batch.
+:func:`explain_many` explains a list of cutouts. For the gradient methods (saliency,
+SmoothGrad, integrated gradients) of a torch model, the inputs of all the sources go
+through the network together, many sources per forward and backward pass; the other
+methods run source by source through :func:`glue_xai.explain`. Each source keeps its own
+seed (its noise draws and baselines are made from it alone, as :func:`glue_xai.explain`
+makes them), and every pass holds at least two inputs (torch's CPU kernels give a lone
+input's gradient other rounding than the same input's in a batch), so a source's answer
+is the same whichever sources share its batch.
 """
-__all__ = ["explain_many"]
+import numpy as np
+
+__all__ = ["explain_many", "BATCHED_METHODS"]
+
+#: Methods computed many sources per pass; the others run one source at a time.
+BATCHED_METHODS = ("saliency", "smoothgrad", "integrated_gradients")
 
 
 def explain_many(model, images, wcs_list, seeds, method, target, options, sizes_from):
-    """One ``(explanation, measured)`` per image (an Exception in place of the pair when that
-    source failed): see :func:`glue_xai.survey.compute.explain_one`."""
+    """One ``(explanation, measured)`` per image (``(Exception, None)`` for a source that
+    failed): see :func:`glue_xai.survey.compute.explain_one` for what they are."""
+    from glue_xai.survey.columns import MEASURE_OPTIONS
+
+    measured_options = MEASURE_OPTIONS.get(sizes_from, {})
+    needs_other = sizes_from is not None and not (
+        sizes_from == method and all(options.get(k, _default(method, k)) == v for k, v in measured_options.items()))
+    batched = (model.module is not None and method in BATCHED_METHODS
+               and (not needs_other or sizes_from in BATCHED_METHODS) and len(images) > 0)
+    if not batched:
+        return _one_by_one(model, images, wcs_list, seeds, method, target, options, sizes_from)
+    prepared = _prepare(model, images, wcs_list)
+    usable = [k for k, p in enumerate(prepared) if not isinstance(p, Exception)]
+    out = [(p, None) if isinstance(p, Exception) else None for p in prepared]
+    if not usable:
+        return out
+    x = np.stack([prepared[k][0] for k in usable])
+    probabilities = _probabilities(model, x)
+    targets = (probabilities.argmax(axis=1) if target is None
+               else np.full(len(usable), model.class_index(target)))
+    use_seeds = [seeds[k] for k in usable]
+    shown = _explanations(model, method, options, x, targets, use_seeds, probabilities,
+                          [prepared[k] for k in usable], target)
+    measured = (shown if not needs_other else
+                _explanations(model, sizes_from, measured_options, x, targets, use_seeds, probabilities,
+                              [prepared[k] for k in usable], target))
+    for k, explanation, other in zip(usable, shown, measured):
+        out[k] = (explanation, other)
+    return out
+
+
+def _default(method, name):
+    from glue_xai.explain.api import method_options
+
+    return method_options(method).get(name)
+
+
+def _one_by_one(model, images, wcs_list, seeds, method, target, options, sizes_from):
     from glue_xai.survey.compute import explain_one
 
     out = []
     for image, wcs, seed in zip(images, wcs_list, seeds):
         try:
             out.append(explain_one(model, image, wcs, seed, method, target, options, sizes_from))
-        except (ValueError, RuntimeError) as error:
+        except (ValueError, RuntimeError, TypeError) as error:
             out.append((error, None))
     return out
+
+
+def _prepare(model, images, wcs_list):
+    """``(x, placement, scale, wcs)`` per image as :func:`glue_xai.explain` prepares it (fit="pad")."""
+    from glue_xai.models.preprocess import pixel_scale_from_wcs
+
+    prepared = []
+    for image, wcs in zip(images, wcs_list):
+        scale = None if wcs is None else pixel_scale_from_wcs(wcs)
+        try:
+            x, placement = model.prepare(image, pixel_scale_arcsec=scale, fit="pad")
+            prepared.append((x, placement, scale, wcs))
+        except ValueError as error:
+            prepared.append(error)
+    return prepared
+
+
+def _explanations(model, method, options, x, targets, seeds, probabilities, prepared, target):
+    """Explanation objects of ``method`` for the model inputs ``x`` (n, C, h, w)."""
+    from glue_xai.explain.api import method_options
+    from glue_xai.explain.arguments import check_settings
+    from glue_xai.explain.explanation import Explanation
+
+    allowed = method_options(method)
+    check_settings(method, options, allowed, seeds[0] if seeds else 0)
+    settings = {**allowed, **options}
+    maps, params, evals = METHOD_MAPS[method](model, x, targets, seeds, settings)
+    out = []
+    for k, (model_map, (x_k, placement, scale, wcs)) in enumerate(zip(maps, prepared)):
+        model_map = np.asarray(model_map, dtype=np.float64)
+        if not np.isfinite(model_map).all():
+            out.append(ValueError(f"{method} produced a non-finite map"))
+            continue
+        t = int(targets[k])
+        out.append(Explanation(
+            map=placement.to_input(model_map, fill=0.0), target=t, target_name=model.classes[t],
+            probability=float(probabilities[k, t]), method=method,
+            params={**settings, **params[k], "seed": int(seeds[k]), "fit": "pad", "pixel_scale_arcsec": scale,
+                    "target": target},
+            probabilities=probabilities[k], classes=model.classes, model_name=model.name,
+            n_model_evals=evals + 1, model_map=model_map, model_input=x_k, placement=placement, wcs=wcs))
+    return out
+
+
+def _passes(total, size):
+    """``(start, stop)`` of passes of at most ``size`` rows over ``total`` rows, none of one row
+    (a lone row, ``total == 1``, is the caller's to pair)."""
+    size = max(2, size)
+    starts = list(range(0, total, size))
+    if total - starts[-1] == 1 and len(starts) > 1:  # the last pass takes one row more
+        starts.pop()
+    return list(zip(starts, starts[1:] + [total]))
+
+
+def _probabilities(model, x):
+    """Class probabilities of model inputs (n, C, h, w), in passes of two rows or more."""
+    import torch
+
+    if len(x) == 1:
+        return _probabilities(model, np.concatenate([x, x]))[:1]
+    parts = []
+    with torch.inference_mode():
+        for start, stop in _passes(len(x), model.batch_size):
+            parts.append(model.torch_proba(torch.from_numpy(np.ascontiguousarray(x[start:stop]))).numpy())
+    probabilities = np.concatenate(parts).astype(np.float64)
+    if not np.isfinite(probabilities).all():
+        raise ValueError(f"model {model.name!r} returned non-finite probabilities")
+    return probabilities
+
+
+def _gradients(model, inputs, row_targets, output):
+    """d(score of each row's target)/d(input), (R, C, h, w) float32 numpy, in passes of at
+    most ``model.batch_size`` rows and never fewer than two."""
+    import torch
+
+    from glue_xai.explain.gradients import _scores
+
+    total = len(inputs)
+    if total == 1:  # a lone input: in a pair with itself, for the same rounding as in any batch
+        return _gradients(model, torch.cat([inputs, inputs]), np.repeat(row_targets, 2), output)[:1]
+    bounds = _passes(total, model.batch_size)
+    rows = torch.from_numpy(np.asarray(row_targets, dtype=np.int64))
+    grads = []
+    for start, stop in bounds:
+        chunk = inputs[start:stop].detach().clone().requires_grad_(True)
+        scores = _scores(model, chunk, output)
+        picked = scores.gather(1, rows[start:stop, None]).sum()
+        (grad,) = torch.autograd.grad(picked, chunk)
+        grads.append(grad)
+    return torch.cat(grads).numpy()
+
+
+def _channel_map(grad, signed):
+    return grad.sum(axis=-3) if signed else np.abs(grad).max(axis=-3)
+
+
+def _saliency(model, x, targets, seeds, settings):
+    import torch
+
+    grads = _gradients(model, torch.from_numpy(x), targets, settings["output"])
+    params = {"signed": bool(settings["signed"]), "output": settings["output"]}
+    return [_channel_map(g, settings["signed"]) for g in grads], [params] * len(x), 1
+
+
+def _smoothgrad(model, x, targets, seeds, settings):
+    import torch
+
+    n_samples, noise_level = int(settings["n_samples"]), float(settings["noise_level"])
+    if n_samples < 1:
+        raise ValueError(f"n_samples must be at least 1, got {n_samples}")
+    if noise_level < 0:
+        raise ValueError(f"noise_level must be non-negative, got {noise_level}")
+    noisy, params = [], []
+    for x_k, seed in zip(x, seeds):
+        sigma = noise_level * float(x_k.max() - x_k.min())
+        generator = torch.Generator().manual_seed(int(seed))
+        noisy.append(torch.from_numpy(x_k)[None] + sigma * torch.randn((n_samples,) + x_k.shape, generator=generator))
+        params.append({"n_samples": n_samples, "noise_level": noise_level, "noise_sigma": sigma,
+                       "signed": bool(settings["signed"]), "output": settings["output"]})
+    grads = _gradients(model, torch.cat(noisy), np.repeat(targets, n_samples), settings["output"])
+    maps = [_channel_map(grads[k * n_samples:(k + 1) * n_samples], settings["signed"]).mean(axis=0)
+            for k in range(len(x))]
+    return maps, params, n_samples
+
+
+def _integrated_gradients(model, x, targets, seeds, settings):
+    import torch
+
+    from glue_xai.explain.gradients import make_baseline
+
+    n_steps = int(settings["n_steps"])
+    if n_steps < 1:
+        raise ValueError(f"n_steps must be at least 1, got {n_steps}")
+    nodes, weights = np.polynomial.legendre.leggauss(n_steps)
+    alphas, weights = (nodes + 1) / 2, weights / 2
+    steps = torch.from_numpy(alphas.astype(np.float32))[:, None, None, None]
+    refs, paths = [], []
+    for x_k, seed in zip(x, seeds):
+        ref = make_baseline(x_k, settings["baseline"], seed).astype(np.float32)
+        refs.append(ref)
+        paths.append(torch.from_numpy(ref)[None] + steps * torch.from_numpy(x_k - ref))
+    grads = _gradients(model, torch.cat(paths), np.repeat(targets, n_steps), settings["output"])
+    maps = []
+    for k, (x_k, ref) in enumerate(zip(x, refs)):
+        attribution = (weights[:, None, None, None] * grads[k * n_steps:(k + 1) * n_steps]).sum(axis=0) * (x_k - ref)
+        maps.append(attribution.sum(axis=0))
+    params = {"n_steps": n_steps, "baseline": settings["baseline"], "output": settings["output"]}
+    return maps, [params] * len(x), n_steps + 1
+
+
+METHOD_MAPS = {"saliency": _saliency, "smoothgrad": _smoothgrad, "integrated_gradients": _integrated_gradients}
