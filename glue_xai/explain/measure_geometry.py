@@ -62,14 +62,30 @@ def axis_line(mask, start, end):
     return tuple(middle - half), tuple(middle + half)
 
 
+def _celestial(wcs):
+    """The celestial part of ``wcs``: itself when it is already a 2-D celestial WCS (as a
+    cutout's is), which spares the copy ``wcs.celestial`` makes on every call."""
+    if wcs.naxis == 2 and wcs.wcs.lng == 0 and wcs.wcs.lat == 1:
+        return wcs
+    return wcs.celestial
+
+
+def _world_radians(wcs, xy):
+    """(longitude, latitude) in radians, in the WCS's own frame, of pixel ``(x, y)``."""
+    lon, lat = _celestial(wcs).pixel_to_world_values(*xy)
+    return np.radians(float(lon)), np.radians(float(lat))
+
+
 def position_angle_deg(start, end, wcs=None):
     """PA east of north in [0, 180) of the line from ``start`` to ``end`` (pixel (x, y))."""
     if start == end:
         return float("nan")
     if wcs is not None:
-        a = wcs.celestial.pixel_to_world(*start)
-        b = wcs.celestial.pixel_to_world(*end)
-        return float(a.position_angle(b).deg % 180.0)
+        # On the sphere, in the WCS's own frame (the formula of astropy's position_angle).
+        (lon1, lat1), (lon2, lat2) = _world_radians(wcs, start), _world_radians(wcs, end)
+        x = np.sin(lat2) * np.cos(lat1) - np.cos(lat2) * np.sin(lat1) * np.cos(lon2 - lon1)
+        y = np.sin(lon2 - lon1) * np.cos(lat2)
+        return float(np.degrees(np.arctan2(y, x)) % 180.0)
     dx, dy = end[0] - start[0], end[1] - start[1]
     # North is +y, east is -x: the angle from +y towards -x.
     return float(np.degrees(np.arctan2(-dx, dy)) % 180.0)
@@ -78,18 +94,50 @@ def position_angle_deg(start, end, wcs=None):
 def separation_arcsec(start, end, wcs=None, pixel_scale_arcsec=None):
     """Angular distance between two pixel positions (on the sky with a WCS)."""
     if wcs is not None:
-        a = wcs.celestial.pixel_to_world(*start)
-        b = wcs.celestial.pixel_to_world(*end)
-        return float(a.separation(b).arcsec)
+        # Vincenty's formula, as astropy's separation computes it.
+        (lon1, lat1), (lon2, lat2) = _world_radians(wcs, start), _world_radians(wcs, end)
+        dlon = lon2 - lon1
+        across = np.cos(lat2) * np.sin(dlon)
+        along = np.cos(lat1) * np.sin(lat2) - np.sin(lat1) * np.cos(lat2) * np.cos(dlon)
+        towards = np.sin(lat1) * np.sin(lat2) + np.cos(lat1) * np.cos(lat2) * np.cos(dlon)
+        return float(np.degrees(np.arctan2(np.hypot(across, along), towards)) * 3600.0)
     return float(np.hypot(end[0] - start[0], end[1] - start[1]) * pixel_scale_arcsec)
 
 
+_TO_ICRS = {}  # (RADESYS, EQUINOX) -> rotation matrix from that frame's unit vectors to ICRS
+
+
+def _rotation_to_icrs(wcs):
+    """The matrix turning unit vectors of an ICRS or FK5 WCS's frame into ICRS ones (both
+    are fixed rotations of each other), or None for other frames (FK4's E-terms, galactic
+    ...: those go through astropy each time)."""
+    frame = (wcs.wcs.radesys.strip().upper(), float(wcs.wcs.equinox) if np.isfinite(wcs.wcs.equinox) else None)
+    if frame[0] not in ("ICRS", "FK5") or not all(c.startswith(("RA", "DEC")) for c in wcs.wcs.ctype):
+        return None
+    if frame not in _TO_ICRS:
+        from astropy.wcs.utils import wcs_to_celestial_frame
+
+        from_frame = wcs_to_celestial_frame(wcs)
+        from astropy.coordinates import SkyCoord
+
+        axes = SkyCoord(x=[1.0, 0.0, 0.0], y=[0.0, 1.0, 0.0], z=[0.0, 0.0, 1.0], representation_type="cartesian",
+                        frame=from_frame).icrs.cartesian
+        _TO_ICRS[frame] = np.stack([axes.x.value, axes.y.value, axes.z.value])  # column k: image of axis k
+    return _TO_ICRS[frame]
+
+
 def sky_position(xy, wcs=None):
-    """(RA, Dec) in degrees of pixel ``(x, y)`` with a WCS, else (nan, nan)."""
+    """(RA, Dec) in degrees (ICRS) of pixel ``(x, y)`` with a WCS, else (nan, nan)."""
     if wcs is None:
         return float("nan"), float("nan")
-    sky = wcs.celestial.pixel_to_world(*xy).icrs
-    return float(sky.ra.deg), float(sky.dec.deg)
+    celestial = _celestial(wcs)
+    rotation = _rotation_to_icrs(celestial)
+    if rotation is None:
+        sky = celestial.pixel_to_world(*xy).icrs
+        return float(sky.ra.deg), float(sky.dec.deg)
+    lon, lat = _world_radians(celestial, xy)
+    x, y, z = rotation @ np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
+    return float(np.degrees(np.arctan2(y, x)) % 360.0), float(np.degrees(np.arctan2(z, np.hypot(x, y))))
 
 
 def brightest_on_each_side(values, mask, centre_xy, axis):
