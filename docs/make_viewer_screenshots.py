@@ -15,7 +15,6 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -29,14 +28,12 @@ VIEW = (55, 245)  # zoom: pixel range shown on both axes
 
 
 def radio_display(viewer, data, peak_fraction=0.5):
-    """Radio-astronomy display of the image layer: sky up to 2 sigma black, a fraction of
-    the peak white, square-root stretch, so lobes and jets show and the noise does not."""
+    """The viewer's own radio display (glue_xai.viewer.radio_display) with another white
+    point: sky + 2 sigma black, ``peak_fraction`` of the peak white, square-root stretch."""
+    from glue_xai.viewer.radio_display import apply_radio_display
+
     state = viewer.layers[0].state
-    pixels = np.asarray(data.get_data(data.main_components[0]))
-    sky = float(np.nanmedian(pixels))
-    sigma = 1.4826 * float(np.nanmedian(np.abs(pixels - sky)))
-    state.stretch, state.percentile = "sqrt", "Custom"
-    state.v_min, state.v_max = sky + 2 * sigma, peak_fraction * float(np.nanmax(pixels))
+    apply_radio_display(state, data.get_data(state.attribute), peak_fraction)
 
 
 def screenshot(app, data, method, path, show_extent=False, settings=None):

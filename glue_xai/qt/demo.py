@@ -7,6 +7,9 @@ and the catalogue in a table viewer.
 import time
 
 
+#: Share of the window's height given to the images; the table gets the strip below.
+IMAGE_HEIGHT_FRACTION = 0.72
+
 #: Largest angular sizes that show each class well inside the 270" field of view.
 SHOWCASE_LAS_ARCSEC = {"FRII": 120.0, "FRI": 80.0}
 
@@ -55,8 +58,28 @@ def build_demo(app, method="smoothgrad", model="mirabest-fr-smooth"):
         app.data_collection.new_subset_group(label=f"{row['source_id']} source", subset_state=state)
         viewers.append(viewer)
     app.new_data_viewer(TableViewer, data=catalogue)
-    app.current_tab.tileSubWindows()
+    arrange_demo(app)
     return viewers
+
+
+def arrange_demo(app):
+    """Images first: the XAI viewers side by side over most of the window, the catalogue
+    table in a strip across the bottom (glue's tiling gave the wide table a third)."""
+    from glue_qt.viewers.table import TableViewer
+
+    area = app.current_tab
+    width, height = area.width(), area.height()
+    viewers = list(app.viewers[0])
+    images = [v for v in viewers if not isinstance(v, TableViewer)]
+    tables = [v for v in viewers if isinstance(v, TableViewer)]
+    top = int(height * IMAGE_HEIGHT_FRACTION) if tables else height
+    for i, viewer in enumerate(images):
+        left, right = width * i // len(images), width * (i + 1) // len(images)
+        viewer.position = (left, 0)
+        viewer.viewer_size = (right - left, top)
+    for table in tables:
+        table.position = (0, top)
+        table.viewer_size = (width, height - top)
 
 
 def wait_until_explained(app, viewers, timeout=120):
@@ -91,10 +114,17 @@ def run_demo(screenshot=None, method="smoothgrad", model="mirabest-fr-smooth"):
     app = GlueApplication()
     viewers = build_demo(app, method=method, model=model)
     if not screenshot:
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(0, lambda: arrange_demo(app))  # once the window has its screen size
         app.start(maximized=True)
         return None
     app.resize(1600, 1000)
     app.show()
+    from qtpy.QtWidgets import QApplication
+
+    QApplication.processEvents()
+    arrange_demo(app)
     wait_until_explained(app, viewers)
     app.grab().save(str(screenshot))
     messages = [v.message for v in viewers if v.message]

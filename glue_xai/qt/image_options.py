@@ -9,6 +9,7 @@ from glue_qt.viewers.image.options_widget import ImageOptionsWidget
 from qtpy import QtCore, QtWidgets
 
 from glue_xai.qt.quality_panel import QualityPanel
+from glue_xai.viewer.image_state import NUMBER_SETTINGS
 
 __all__ = ["XAIImageOptionsWidget", "ExplanationStyleEditor"]
 
@@ -42,6 +43,18 @@ def _double_spin(minimum, maximum, step, decimals):
     return box
 
 
+def _scrolling(content):
+    """``content`` in a vertical scroll area: in a small glue window (a session restored at
+    800 x 600) the settings scroll instead of being squeezed on top of each other, and the
+    panel no longer forces the window to be taller than the screen."""
+    area = QtWidgets.QScrollArea()
+    area.setWidget(content)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QtWidgets.QFrame.NoFrame)
+    area.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+    return area
+
+
 class XAIImageOptionsWidget(ImageOptionsWidget):
     """glue's image options plus an "Explanation" tab, shown first.
 
@@ -52,8 +65,8 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
     def __init__(self, viewer_state, session, parent=None):
         super().__init__(viewer_state, session, parent=parent)
         self._xai_connections = []
-        tab = QtWidgets.QWidget()
-        form = QtWidgets.QFormLayout(tab)
+        content = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(content)
         self._rows = {}
 
         self.combosel_model = QtWidgets.QComboBox()
@@ -69,23 +82,24 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
         form.addRow("Method", self.combosel_method)
         form.addRow("Explain class", self.combosel_target)
 
+        ranges = NUMBER_SETTINGS
         widgets = {
-            "lime_samples": ("Samples", _spin(10, 100000, 100)),
+            "lime_samples": ("Samples", _spin(*ranges["lime_samples"][1:], 100)),
             "segmentation": ("Superpixels", QtWidgets.QComboBox()),
-            "n_segments": ("Number of superpixels", _spin(2, 2000, 8)),
-            "segment_scale": ("Scale (0 = default)", _double_spin(0, 1000, 0.05, 3)),
-            "smoothgrad_samples": ("Noisy copies", _spin(1, 1000, 5)),
-            "noise_level": ("Noise (× data range)", _double_spin(0, 1, 0.01, 3)),
-            "ig_steps": ("Steps", _spin(1, 1000, 8)),
+            "n_segments": ("Number of superpixels", _spin(*ranges["n_segments"][1:], 8)),
+            "segment_scale": ("Scale (0 = default)", _double_spin(*ranges["segment_scale"][1:], 0.05, 3)),
+            "smoothgrad_samples": ("Noisy copies", _spin(*ranges["smoothgrad_samples"][1:], 5)),
+            "noise_level": ("Noise (× data range)", _double_spin(*ranges["noise_level"][1:], 0.01, 3)),
+            "ig_steps": ("Steps", _spin(*ranges["ig_steps"][1:], 8)),
             "gradient_output": ("Differentiate", QtWidgets.QComboBox()),
-            "sfnet_feature": ("Feature (0 = all)", _spin(0, 64, 1)),
+            "sfnet_feature": ("Feature (0 = all)", _spin(*ranges["sfnet_feature"][1:], 1)),
         }
         for name, (label, widget) in widgets.items():
             label_widget = QtWidgets.QLabel(label)
             form.addRow(label_widget, widget)
             self._rows[name] = (label_widget, widget)
             setattr(self, f"widget_{name}", widget)
-        self.spin_seed = _spin(0, 2 ** 31 - 1)
+        self.spin_seed = _spin(*ranges["seed"][1:])
         form.addRow("Seed", self.spin_seed)
 
         self.button_recompute = QtWidgets.QPushButton("Recompute")
@@ -106,7 +120,8 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
             connect(connect_value(viewer_state, name, getattr(self, f"widget_{name}")))
         connect(connect_value(viewer_state, "seed", self.spin_seed))
 
-        self.ui.tab_widget.insertTab(0, tab, "Explanation")
+        self.scroll_explanation = _scrolling(content)
+        self.ui.tab_widget.insertTab(0, self.scroll_explanation, "Explanation")
         self.ui.tab_widget.setCurrentIndex(0)
         viewer_state.add_callback("method", self._show_method_rows)
         self._show_method_rows(viewer_state.method)
@@ -124,7 +139,12 @@ class ExplanationStyleEditor(QtWidgets.QWidget):
     def __init__(self, layer, parent=None):
         super().__init__(parent=parent)
         state = layer.state
-        form = QtWidgets.QFormLayout(self)
+        content = QtWidgets.QWidget()
+        form = QtWidgets.QFormLayout(content)
+        outer = QtWidgets.QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        self.scroll = _scrolling(content)
+        outer.addWidget(self.scroll)
 
         self.bool_show_heatmap = QtWidgets.QCheckBox("Heat map")
         self.value_opacity = QtWidgets.QSlider(QtCore.Qt.Horizontal)

@@ -12,6 +12,7 @@ from pathlib import Path
 from glue.config import viewer_tool
 from glue.core.data_region import RegionData
 from glue.viewers.common.tool import Tool
+from glue.viewers.image.state import ImageLayerState
 from glue_qt.viewers.image.data_viewer import ImageViewer
 from qtpy import QtCore, QtWidgets
 
@@ -24,6 +25,7 @@ from glue_xai.viewer.image_region import NothingToExplain, NotOnThisData, region
 from glue_xai.viewer.image_state import XAIImageViewerState, missing_model_file
 from glue_xai.viewer.model_store import ModelStore
 from glue_xai.viewer.quality_job import QualityJob
+from glue_xai.viewer.radio_display import apply_radio_display
 
 __all__ = ["XAIImageViewer", "ExportExplanationTool"]
 
@@ -149,6 +151,16 @@ class XAIImageViewer(ImageViewer):
     def explanation_layers(self):
         """The explanation layer artists of this viewer."""
         return [artist for artist in self.layers if isinstance(artist, XAIExplanationLayerArtist)]
+
+    def add_data(self, data):
+        added = super().add_data(data)
+        # A radio map's first impression: the source, not a black frame (sessions keep
+        # their own saved display, as they do not pass through here).
+        if added and data in self._layer_artist_container and data.main_components:
+            for artist in self._layer_artist_container[data]:
+                if isinstance(artist.state, ImageLayerState):
+                    apply_radio_display(artist.state, data.get_data(artist.state.attribute))
+        return added
 
     def add_subset(self, subset):
         added = super().add_subset(subset)
