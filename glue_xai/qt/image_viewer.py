@@ -76,8 +76,12 @@ class _StatusBar(QtWidgets.QWidget):
             policy = widget.sizePolicy()
             policy.setRetainSizeWhenHidden(True)
             widget.setSizePolicy(policy)
-        self.setFixedHeight(2 * self.message.fontMetrics().lineSpacing() + 10)
+        self.set_lines(2)
         self.show_busy(False)
+
+    def set_lines(self, lines):
+        """Room for ``lines`` lines of message (a fixed height: see above)."""
+        self.setFixedHeight(lines * self.message.fontMetrics().lineSpacing() + 10)
 
     def set_message(self, text):
         """Show ``text`` (the whole of it in the tooltip, should it not fit in two lines)."""
@@ -344,7 +348,10 @@ class XAIImageViewer(ImageViewer):
         if self.restore_notes:
             messages.append("Restored with defaults: " + "; ".join(self.restore_notes))
         messages += [f"{artist.layer.label}: {artist.message}" for artist in self.explanation_layers()
-                     if getattr(artist, "message", "")]
+                     if getattr(artist, "message", "") and not (missing and missing in artist.message)]
+        # Two lines as a rule; twice that while a restored session's notes are shown (a
+        # resize redraws the image, which this does once on restore and once when they go).
+        self.status.set_lines(4 if missing or self.restore_notes else 2)
         self.status.set_message("\n".join(messages))
         self.status.show_busy(self.busy)
 

@@ -233,8 +233,7 @@ class XAIImageViewerState(ImageViewerState):
         if "target" in values:
             missing = missing_model_file(self.model)
             if missing and values["target"] not in (None, PREDICTED):
-                notes.append(f"class {values['target']!r} belongs to a model file that is not found, using "
-                             f"{PREDICTED!r}")
+                notes.append(f"class {values['target']!r} is the missing model file's, using {PREDICTED!r}")
             else:
                 notes += _restore_values(self, {"target": values["target"]})
         return notes
