@@ -14,7 +14,7 @@ model is loaded, an explanation computed or the viewer opened, so glue's start-u
 
 __version__ = "0.1.0"
 
-__all__ = ["setup", "load_model", "explain", "Explanation", "__version__"]
+__all__ = ["setup", "load_model", "explain", "assess", "Explanation", "__version__"]
 
 _SETUP_DONE = False
 
@@ -35,6 +35,13 @@ def load_model(name_or_path, **kwargs):
     from glue_xai.models import load_model as _load_model
 
     return _load_model(name_or_path, **kwargs)
+
+
+def assess(model, image, wcs=None, **kwargs):
+    """Is there a source, and is it like the training data? See :func:`glue_xai.models.assess.assess`."""
+    from glue_xai.models.assess import assess as _assess
+
+    return _assess(model, image, wcs=wcs, **kwargs)
 
 
 # Bound after the subpackage import on purpose: ``gx.explain`` is the function, while

@@ -103,7 +103,7 @@ def surrogate_weights(cache, alpha=1.0):
     return coef, float(r2)
 
 
-def elime(model, x, target, seed=0, n_segments=64, segmentation="slic", scale=None, substrate="noise",
+def elime(model, x, target, seed=0, n_segments=64, segmentation="radio", scale=None, substrate="noise",
           population=32, generations=40, penalty=0.05, tournament=3, crossover=0.9, mutation=None,
           elite=4, patience=6, tie_break=True, segments=None):
     """Evolved LIME on a model-ready input ``x`` (C, h, w); returns a dict for the dispatcher.

@@ -76,7 +76,7 @@ def perturbed_probabilities(model, x, segments, masks, substrate):
     return np.concatenate(out)
 
 
-def superpixels_of(x, segments=None, segmentation="slic", n_segments=64, scale=None, seed=0):
+def superpixels_of(x, segments=None, segmentation="radio", n_segments=64, scale=None, seed=0):
     """The superpixels of model input ``x``: ``segments`` checked if given, else computed.
 
     Returns ``(segments as int32 (h, w), number of superpixels)``.
@@ -89,7 +89,7 @@ def superpixels_of(x, segments=None, segmentation="slic", n_segments=64, scale=N
     return segments, int(segments.max()) + 1
 
 
-def lime(model, x, target, seed=0, n_samples=1000, segmentation="slic", n_segments=64, scale=None,
+def lime(model, x, target, seed=0, n_samples=1000, segmentation="radio", n_segments=64, scale=None,
          substrate="noise", kernel_width=0.25, alpha=1.0, segments=None, masks=None):
     """LIME on a model-ready input ``x`` (C, h, w); returns a dict for the dispatcher.
 

@@ -12,6 +12,7 @@ class ModelCard:
     ``preprocessing`` holds the steps :mod:`glue_xai.models.preprocess` applies, e.g.
     ``{"background": "sigma_clip", "clip_sigma": 3.0, "scale": "max"}``.
     Everything else (training data, scores, citations, terms of use) goes in ``info``.
+    ``temperature`` divides the logits before the softmax (calibration).
     """
 
     name: str
@@ -23,6 +24,9 @@ class ModelCard:
     architecture_options: dict = field(default_factory=dict)
     output: str = "logits"
     info: dict = field(default_factory=dict)
+    #: Logits are divided by this before the softmax (temperature scaling, fitted on
+    #: held-out tune data): calibrated probabilities, the same predictions.
+    temperature: float = 1.0
 
     def __post_init__(self):
         self.classes = tuple(str(c) for c in self.classes)
@@ -31,6 +35,9 @@ class ModelCard:
             raise ValueError(f"input_shape must be (channels, height, width), got {self.input_shape}")
         if len(self.classes) < 2:
             raise ValueError(f"a classifier needs at least two classes, got {self.classes}")
+        self.temperature = float(self.temperature)
+        if not self.temperature > 0:
+            raise ValueError(f"temperature must be positive, got {self.temperature}")
         if self.output not in ("logits", "probabilities"):
             raise ValueError(f"output must be 'logits' or 'probabilities', got {self.output!r}")
 
@@ -60,5 +67,15 @@ class ModelCard:
 
     @classmethod
     def load(cls, path):
+        """Read a card saved by :meth:`save`; a file that is not one raises ValueError naming it."""
         with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+            try:
+                content = json.load(f)
+            except json.JSONDecodeError as error:
+                raise ValueError(f"model card {path} is not valid JSON: {error}") from None
+        if not isinstance(content, dict):
+            raise ValueError(f"model card {path} holds a JSON {type(content).__name__}, not an object")
+        try:
+            return cls.from_dict(content)
+        except (TypeError, ValueError) as error:  # a missing field, or a field out of range
+            raise ValueError(f"model card {path}: {error}") from None

@@ -24,6 +24,8 @@ class Classifier:
         self.batch_size = int(batch_size)
         self._module = None
         self._fn = None
+        #: Training-feature statistics for :func:`glue_xai.assess` (None: no such check).
+        self.ood_reference = None
         try:
             import torch
 
@@ -147,7 +149,7 @@ class Classifier:
         import torch
 
         out = self._module(x)
-        return torch.softmax(out, dim=1) if self.card.output == "logits" else out
+        return torch.softmax(out / self.card.temperature, dim=1) if self.card.output == "logits" else out
 
     def _check_output(self, probs):
         if probs.ndim != 2 or probs.shape[1] != len(self.classes):

@@ -30,6 +30,22 @@ def _looks_like_torchscript(path):
         return False
 
 
+def _check_torch_file(path):
+    """Refuse an existing file that torch did not write (empty, text, truncated), naming it."""
+    if not path.is_file():
+        return
+    with open(path, "rb") as stream:
+        start = stream.read(4)
+    if not start:
+        raise ValueError(f"{path} is empty (0 bytes): not a model file")
+    # torch.save writes a zip archive (PK..); files from torch before 1.6 are a pickle (0x80).
+    if start[:2] != b"PK" and start[:1] != b"\x80":
+        raise ValueError(f"{path} is not a PyTorch model file (it starts with {start!r}, not a zip archive "
+                         "or a pickle): save models with glue_xai.models.save_model")
+    if start[:2] == b"PK" and not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a readable PyTorch model file (a damaged or truncated zip archive)")
+
+
 def _model_from_state(state, card):
     import torch
 
@@ -77,9 +93,24 @@ def load_model(name_or_path, card=None, trust=False):
             raise FileNotFoundError(f"the weights of shipped model {name_or_path!r} are missing from {WEIGHTS_DIR}; "
                                     "reinstall glue-xai or run `glue-xai train`")
         state = torch.load(weights, map_location="cpu", weights_only=True)
-        return _model_from_state(state, ModelCard.load(card_path))
+        model = _model_from_state(state, ModelCard.load(card_path))
+        reference = WEIGHTS_DIR / f"{stem}_ood.npz"
+        if reference.exists():  # training-feature statistics for glue_xai.assess (plain arrays, no pickle)
+            from glue_xai.models.assess import OODReference
 
+            model.ood_reference = OODReference.load(reference)
+        return model
+
+    if not isinstance(name_or_path, (str, os.PathLike)):
+        raise TypeError(f"name_or_path must be a shipped model's name or a model file's path, "
+                        f"got {type(name_or_path).__name__}")
+    if not str(name_or_path).strip():
+        raise ValueError(f"no model given (name_or_path is {str(name_or_path)!r}): pass a shipped model's name "
+                         f"({', '.join(SHIPPED)}) or a model file's path")
     path = Path(os.fspath(name_or_path))
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a folder, not a model file: pass the .pt file inside it")
+    _check_torch_file(path)
     if not path.exists():
         known = ", ".join([*SHIPPED, *SHIPPED_SPECTRUM_MODELS])
         raise FileNotFoundError(f"no shipped model or file called {str(name_or_path)!r} (shipped models: {known})")

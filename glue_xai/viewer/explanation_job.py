@@ -125,11 +125,24 @@ class ExplanationJob:
                               fit="pad", **dict(self.settings.options))
         # The cancel flag may have been raised after the last forward pass.
         self.checkpoint()
+        # Is there a source, and is it like the training data? (one forward pass; the
+        # legend shows "no source" instead of a confident class on empty sky)
+        explanation.extras["assessment"] = assess_region(model, region)
         if self.measure_extent:  # off the GUI thread (20-70 ms), for the viewer's extent line
             explanation.extras["salient_extent"] = measure_salient_extent(explanation, region.wcs)
         if self.progress is not None:
             self.progress(1.0)
         return explanation
+
+
+def assess_region(model, region):
+    """:func:`glue_xai.assess` of the region's pixels, or None for a model it cannot judge."""
+    from glue_xai.models.assess import assess
+
+    try:
+        return assess(model, region.pixels, wcs=region.wcs, fit="pad")
+    except (TypeError, ValueError):  # e.g. a model without a torch module: no verdict, no error
+        return None
 
 
 def measure_salient_extent(explanation, wcs=None):

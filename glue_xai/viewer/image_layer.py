@@ -291,7 +291,14 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
     def legend_text(self):
         """Class, probability and method, and the prediction when another class is explained."""
         e = self.explanation
-        text = f"{self.layer.label}: {e.target_name}  p = {e.probability:.2f}\n{METHOD_LABELS.get(e.method, e.method)}"
+        verdict = e.extras.get("assessment")
+        if verdict is not None and not verdict.trusted:
+            # Empty sky or an unfamiliar input: say so instead of showing a confident class.
+            text = (f"{self.layer.label}: {verdict.verdict} (model would say {e.predicted_name} "
+                    f"p = {e.probabilities.max():.2f})\n{METHOD_LABELS.get(e.method, e.method)}")
+        else:
+            text = (f"{self.layer.label}: {e.target_name}  p = {e.probability:.2f}\n"
+                    f"{METHOD_LABELS.get(e.method, e.method)}")
         if e.method != "gradcam" and e.params.get("output") == "logit":  # Grad-CAM always uses the logit
             text += " of the logit"
         if e.predicted_name != e.target_name:
