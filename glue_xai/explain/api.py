@@ -56,6 +56,12 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
     image = np.asarray(image)
     if image.ndim == 1:
         from glue_xai.explain.spectral import explain_spectrum
+        from glue_xai.models.classifier import Classifier
+
+        if isinstance(model, Classifier):  # an image model: a 1-D array is not an image
+            raise ValueError(f"image has shape {image.shape}, a 1-D array, but model {model.name!r} classifies "
+                             f"images of (channels, height, width) {model.card.input_shape}: pass an (H, W) or "
+                             "(C, H, W) array (1-D arrays are spectra, for spectrum models)")
 
         return explain_spectrum(model, image, method=method, target=target, seed=seed, **options)
     if not hasattr(model, "prepare") or not hasattr(model, "proba_of_inputs"):
