@@ -73,14 +73,26 @@ def _find_column(table, names, what, explicit):
     return None
 
 
+class MissingSkyColumns(ValueError):
+    """No RA or Dec column found by its usual names. The message advises Python's ``ra=``
+    and ``dec=``; :meth:`advice` gives it for another interface (the command line's
+    ``--ra``/``--dec``)."""
+
+    def __init__(self, missing, columns):
+        self.missing, self.columns = missing, list(columns)
+        super().__init__(self.advice("ra=... and dec=..."))
+
+    def advice(self, how):
+        return f"no {self.missing} column found among the catalogue's columns {self.columns}; name them with {how}"
+
+
 def find_sky_columns(table, ra=None, dec=None):
     """Names of the (RA, Dec) columns: the ones given, or found by their usual names."""
     ra_col = _find_column(table, RA_NAMES, "RA", ra)
     dec_col = _find_column(table, DEC_NAMES, "Dec", dec)
     if ra_col is None or dec_col is None:
         missing = " and ".join(w for w, c in (("RA", ra_col), ("Dec", dec_col)) if c is None)
-        raise ValueError(f"no {missing} column found among the catalogue's columns {table.colnames}; "
-                         "name them with ra=... and dec=...")
+        raise MissingSkyColumns(missing, table.colnames)
     return ra_col, dec_col
 
 

@@ -47,9 +47,10 @@ def raw_batch_agreement(model, root=None, data=None):
 def add_arguments(parser):
     from glue_xai.models.loading import SHIPPED
 
-    parser.add_argument("--root", default=None)
+    parser.add_argument("--root", default=None, help="MiraBest folder (default: $GLUE_XAI_MIRABEST, else "
+                                                     "../shared/data/mirabest)")
     parser.add_argument("--write", action="store_true", help="store the numbers in the shipped model card")
-    parser.add_argument("--model", default="mirabest-fr", choices=sorted(SHIPPED), help="which shipped model")
+    parser.add_argument("--model", default="mirabest-fr", choices=sorted(SHIPPED), help="the shipped model whose card numbers are measured")
 
 
 def run(args):

@@ -126,7 +126,9 @@ def run_demo(screenshot=None, method="smoothgrad", model="mirabest-fr-smooth"):
     QApplication.processEvents()
     arrange_demo(app)
     wait_until_explained(app, viewers)
-    app.grab().save(str(screenshot))
+    if not app.grab().save(str(screenshot)):
+        app.close()
+        raise OSError(f"could not write the screenshot {screenshot}")
     messages = [v.message for v in viewers if v.message]
     app.close()
     return messages

@@ -4,6 +4,7 @@ The cutouts are cut as glue's "cutout stack from a catalogue" cuts them (at each
 position, to the model's field of view), so the columns equal those the glue action
 writes for the same settings. The run streams: see :mod:`glue_xai.survey.run`.
 """
+import argparse
 import sys
 
 from glue_xai.survey.run import DEFAULT_PARTITION, SurveyInterrupted
@@ -14,37 +15,53 @@ __all__ = ["add_arguments", "run_explain", "ProgressBar"]
 INTERRUPTED = 130
 
 
+def _seed(text):
+    """``--seed``: a whole number from 0 to 2**31 - 1 (what each source's seed derives from)."""
+    try:
+        seed = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= seed < 2 ** 31:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 2**31 - 1, got {seed}")
+    return seed
+
+
 def add_arguments(parser, methods):
     parser.add_argument("--catalogue", required=True, help="catalogue file (FITS, VOTable, CSV, ECSV)")
     images = parser.add_mutually_exclusive_group(required=True)
     images.add_argument("--cutouts", help="folder of FITS cutouts, one per source (matched by the catalogue's "
-                                          "file column, else by position)")
-    images.add_argument("--survey", nargs="+", help="large FITS image(s) to cut each source out of")
+                                          "file column, else by position); this or --survey is required")
+    images.add_argument("--survey", nargs="+", help="large FITS image(s) to cut each source out of; this or "
+                                                    "--cutouts is required")
     parser.add_argument("--out", required=True, help="table to write, the catalogue plus xai_* columns; the "
                                                      "format follows the suffix: .fits, .parquet, .csv, .ecsv")
-    parser.add_argument("--maps", help="FITS cube of the explanation maps to write")
+    parser.add_argument("--maps", help="FITS cube of the explanation maps to write (default: no maps written)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out (and --maps) and "
                                                                  "start again instead of resuming")
-    parser.add_argument("--method", default="saliency", choices=methods)
+    parser.add_argument("--method", default="saliency", choices=methods, help="the explanation method run on "
+                                                                               "every source")
     parser.add_argument("--sizes-from", default="integrated_gradients", choices=[*methods, "method"],
                         help="method whose maps the size columns (xai_saliency_extent_arcsec, ...) measure: "
                              "integrated_gradients (default; the one that tracks source sizes, computed besides "
                              "--method's) or 'method' to measure --method's own maps at no extra cost")
     parser.add_argument("--model", default="mirabest-fr", help="a shipped model's name or a model file")
     parser.add_argument("--target", default=None, help="class to explain (default: the predicted class)")
-    parser.add_argument("--seed", type=int, default=0, help="run seed; each source's seed derives from it and "
-                                                            "its row")
-    parser.add_argument("--ra", help="RA column (found by name when not given)")
-    parser.add_argument("--dec", help="Dec column (found by name when not given)")
+    parser.add_argument("--seed", type=_seed, default=0, help="run seed, 0 to 2**31 - 1; each source's seed "
+                                                              "derives from it and its row")
+    parser.add_argument("--ra", help="RA column (default: found by its name, e.g. ra, RAJ2000)")
+    parser.add_argument("--dec", help="Dec column (default: found by its name, e.g. dec, DEJ2000)")
     parser.add_argument("--size-arcsec", type=float, default=None, help="cutout side (default: the model's "
                                                                         "field of view)")
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of N processes")
-    where.add_argument("--scheduler", default=None, help="run on the Dask scheduler at this address")
+    where.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of N processes "
+                                                                 "(default: in this process)")
+    where.add_argument("--scheduler", default=None, help="run on the Dask scheduler at this address (default: "
+                                                         "in this process)")
     parser.add_argument("--partition-size", "--chunk-size", dest="partition_size", type=int,
                         default=DEFAULT_PARTITION, help="catalogue rows per partition: one task, one part file, "
                                                         "the most a killed run loses")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (default: a progress bar on "
+                                                             "stderr)")
 
 
 class ProgressBar:
