@@ -50,14 +50,29 @@ def _region_stats(labels, n, centre_xy):
         distances = np.hypot(*offsets.T)
         # "reach": the offset of the region's farthest pixel, i.e. which way it extends
         # from the centre (a core with a one-sided jet points along the jet).
-        stats.append({"points": points, "tree": cKDTree(points), "reach": offsets[np.argmax(distances)],
+        stats.append({"points": points, "reach": offsets[np.argmax(distances)],
                       "nearest": float(distances.min())})
     return stats
 
 
-def _gap(a, b):
-    """Smallest distance between two regions' pixels."""
-    return float(a["tree"].query(b["points"], k=1)[0].min())
+def _neighbours(stats, allowed, link_px):
+    """Per region (index): the set of the ``allowed`` regions with a pixel at most ``link_px``
+    from one of its pixels (a gap of at most ``link_px``). One search over all their pixels
+    instead of one per pair of regions."""
+    if not np.isfinite(link_px):
+        return {i: set(allowed) - {i} for i in allowed}
+    neighbours = {i: set() for i in allowed}
+    if len(allowed) < 2:
+        return neighbours
+    points = np.concatenate([stats[i]["points"] for i in allowed])
+    owner = np.concatenate([np.full(len(stats[i]["points"]), i) for i in allowed])
+    pairs = cKDTree(points).query_pairs(float(link_px), output_type="ndarray")
+    a, b = owner[pairs[:, 0]], owner[pairs[:, 1]]
+    across = a != b
+    for i, j in set(zip(a[across].tolist(), b[across].tolist())):
+        neighbours[i].add(j)
+        neighbours[j].add(i)
+    return neighbours
 
 
 def _opposite(u, v, opposite_deg, distance_ratio):
@@ -92,13 +107,15 @@ def source_group(labels, n, centre_xy, centre_radius_px, link_px, opposite_deg=3
     def opposite(i, j):
         return _opposite(stats[i]["reach"], stats[j]["reach"], opposite_deg, distance_ratio)
 
+    neighbours = _neighbours(stats, allowed, link_px)
+
     changed = True
     while changed:
         changed = False
         for j in allowed:
             if j in group:
                 continue
-            near = any(_gap(stats[i], stats[j]) <= link_px for i in group)
+            near = any(i in neighbours[j] for i in group)
             paired = j in outlying and any(opposite(i, j) for i in extended if i != j)
             if near or paired:
                 group.append(j)
