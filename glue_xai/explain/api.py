@@ -53,7 +53,11 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
     of view ("crop" refuses, "pad", "resample"). Other ``options`` go to the method
     (see :func:`method_options`).
     """
-    image = np.asarray(image)
+    try:
+        image = np.asarray(image)
+    except ValueError as error:  # a ragged list of rows
+        raise ValueError(f"image must be an array of pixels with one shape, got {type(image).__name__} ({error})") \
+            from None
     if image.ndim == 1:
         from glue_xai.explain.spectral import explain_spectrum
         from glue_xai.models.classifier import Classifier
@@ -69,8 +73,15 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
     function = method_function(method)
     allowed = method_options(method)
     check_settings(method, options, allowed, seed)
+    if wcs is not None and not hasattr(wcs, "celestial"):
+        raise TypeError(f"wcs must be an astropy WCS (e.g. a Cutout's .wcs), got {type(wcs).__name__}")
     if wcs is not None and pixel_scale_arcsec is None:
         pixel_scale_arcsec = pixel_scale_from_wcs(wcs)
+    if pixel_scale_arcsec is not None:
+        if isinstance(pixel_scale_arcsec, (bool, str)) or not np.isscalar(pixel_scale_arcsec):
+            raise TypeError(f"pixel_scale_arcsec must be a number, got {pixel_scale_arcsec!r}")
+        if not (np.isfinite(pixel_scale_arcsec) and pixel_scale_arcsec > 0):
+            raise ValueError(f"pixel_scale_arcsec must be a positive number, got {pixel_scale_arcsec}")
 
     from glue_xai.models.preprocess import check_not_blank
 

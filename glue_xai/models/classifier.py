@@ -70,8 +70,8 @@ class Classifier:
     def _as_channels(self, image):
         """One image as (C, H, W) float64, checking the channel count."""
         image = np.asarray(image)
-        if not np.issubdtype(image.dtype, np.number):
-            raise TypeError(f"image must be numeric, got dtype {image.dtype}")
+        if not np.issubdtype(image.dtype, np.number) or np.iscomplexobj(image):
+            raise TypeError(f"image must be real numeric pixels, got dtype {image.dtype}")
         if image.ndim == 2:
             image = image[None]
         if image.ndim != 3:
@@ -99,6 +99,8 @@ class Classifier:
     def prepare_many(self, images, pixel_scale_arcsec=None, fit="crop"):
         """A stack of images, (H, W), (N, H, W) or (N, C, H, W), as an (N, C, h, w) array."""
         images = np.asarray(images)
+        if images.ndim in (3, 4) and len(images) == 0:  # no images: no rows of probabilities
+            return np.zeros((0, *self.card.input_shape), dtype=np.float32)
         if images.ndim == 2:
             images = images[None]
         if images.ndim == 3:
