@@ -7,6 +7,7 @@ file's extension). :func:`sky_coordinates` finds the RA/Dec columns by their usu
 :func:`match_by_file` with the cutout named in a file column. Both return a
 :class:`CatalogueMatch` in which rows without a cutout are listed, never dropped.
 """
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,7 +46,11 @@ def catalogue_format(path):
 
 def read_catalogue(path, format=None):
     """Read a catalogue as an astropy Table (format from the extension unless given)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a catalogue file's path, got {type(path).__name__}")
     path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: a folder, not a catalogue file")
     if not path.is_file():
         raise ValueError(f"{path}: no such catalogue file")
     fmt = format or catalogue_format(path)

@@ -19,6 +19,7 @@ Real survey files are untidy, and the reader copes with what we have met:
 
 A file that cannot be used raises ``ValueError`` naming the file and the problem.
 """
+import os
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -258,6 +259,8 @@ def read_cutout(path, hdu=None, require_wcs=True):
     With ``require_wcs=False`` an image without a celestial WCS is accepted (``wcs=None``).
     Raises ``ValueError`` naming the file when it cannot be used.
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path must be a FITS file's path, got {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")

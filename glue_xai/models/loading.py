@@ -122,7 +122,12 @@ def load_model(name_or_path, card=None, trust=False):
         return _classifier_with_card(module, card, path)
     try:
         content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises UnpicklingError or RuntimeError for unsafe content
+    except Exception as err:  # torch raises UnpicklingError or RuntimeError for unsafe or damaged content
+        # torch names the class a pickle wants to build ("Unsupported global"); anything else
+        # (an unknown opcode, a zip without torch's layout) is a damaged or foreign file.
+        if "Unsupported global" not in str(err):
+            raise ValueError(f"{path} cannot be read as a PyTorch model file: it is damaged or truncated, or "
+                             f"torch.save did not write it ({type(err).__name__})") from None
         if not trust:
             raise ValueError(f"{path.name} is not a plain weights file: it holds pickled Python objects, "
                              "which can run code when loaded. Save a state dict instead, or pass "
@@ -131,7 +136,10 @@ def load_model(name_or_path, card=None, trust=False):
     if isinstance(content, torch.nn.Module):
         return _classifier_with_card(content, card, path)
     if isinstance(content, dict) and "state_dict" in content:
-        file_card = ModelCard.from_dict(content["card"]) if "card" in content else None
+        try:
+            file_card = ModelCard.from_dict(content["card"]) if "card" in content else None
+        except (TypeError, ValueError, AttributeError) as error:  # a card missing fields or out of range
+            raise ValueError(f"{path}: the model card inside is not usable: {error}") from None
         return _model_from_state(content["state_dict"], _resolve_card(card, path) if card else file_card
                                  or _resolve_card(None, path))
     if isinstance(content, dict):
