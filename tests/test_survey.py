@@ -235,3 +235,19 @@ def test_dask_workers_read_their_own_cutouts_and_equal_this_process(survey, unin
     assert result.ok == 8
     _assert_tables_equal(Table.read(out), uninterrupted[0])
     np.testing.assert_array_equal(fits.getdata(tmp_path / "dask_maps.fits"), uninterrupted[1])
+
+
+def test_a_cutout_of_empty_sky_is_flagged_no_source_and_keeps_its_numbers(mirabest_root, tmp_path):
+    from glue_xai.data.cutouts import read_cutout
+
+    catalogue = _catalogue(mirabest_root, tmp_path, rows=ROWS[:3])
+    files = [tmp_path / name for name in Table.read(catalogue)["fits_file"]]
+    real = read_cutout(files[1])  # its header and sky noise level, and no source
+    sky = np.random.default_rng(0).normal(0.0, np.nanstd(real.image[:40, :40]), real.image.shape)
+    fits.writeto(files[1], sky.astype(np.float32), real.header, overwrite=True)
+    result = run_survey(catalogue, tmp_path / "out.fits", cutouts=tmp_path / "fits", **FAST)
+    assert (result.ok, result.flagged, result.failed) == (2, 1, 0)
+    out = Table.read(tmp_path / "out.fits")
+    assert list(out["xai_status"]) == ["ok", "no_source", "ok"]
+    assert list(out["xai_has_source"]) == [True, False, True]
+    assert np.isfinite(out["xai_prob_FRII"]).all()  # flagged, not failed: the numbers are there

@@ -10,7 +10,7 @@ import contextlib
 
 import numpy as np
 
-from glue_xai.survey.columns import OK, STATUS, measurement_explanation, source_columns, source_seed
+from glue_xai.survey.columns import OK, PREFIX, STATUS, measurement_explanation, source_columns, source_seed
 
 __all__ = ["SourceProblem", "check_image", "explain_sources", "explain_one", "model_once", "one_torch_thread"]
 
@@ -94,11 +94,30 @@ def explain_sources(model, images, wcs_headers, rows, method, seed, target, opti
                 continue
             try:
                 columns = {STATUS: OK, **source_columns(explanation, image, wcs, measured)}
+                columns.update(trust_columns(model, image, wcs))
             except Exception as error:  # a measurement gone wrong costs this source only
                 results[k] = ({STATUS: f"error: {type(error).__name__}: {error}"}, None)
                 continue
+            if columns.get(HAS_SOURCE) is False:
+                columns[STATUS] = "no_source"
+            elif columns.get(IN_DISTRIBUTION) is False:
+                columns[STATUS] = "out_of_distribution"
             results[k] = (columns, explanation.map.astype(np.float32))
     return results
+
+
+HAS_SOURCE, IN_DISTRIBUTION, OOD_SCORE = PREFIX + "has_source", PREFIX + "in_distribution", PREFIX + "ood_score"
+
+
+def trust_columns(model, image, wcs):
+    """``xai_has_source``, ``xai_in_distribution`` and ``xai_ood_score`` of one cutout, from
+    :func:`glue_xai.models.assess.assess` (whether there is a source to classify, and whether
+    it looks like the model's training data)."""
+    from glue_xai.models.assess import assess
+
+    found = assess(model, image, wcs=wcs, fit="pad")
+    return {HAS_SOURCE: bool(found.has_source), IN_DISTRIBUTION: bool(found.in_distribution),
+            OOD_SCORE: float(found.ood_score)}
 
 
 def explain_one(model, image, wcs, seed, method, target, options, sizes_from):

@@ -1,0 +1,177 @@
+"""Survey-scale runs of ``glue-xai explain`` (glue_xai.survey.run_survey) against the model's own speed.
+
+Run by hand (not in CI):  python benchmarks/bench_survey.py [--sources 256] [--rss 1000 20000] [--dask 2]
+
+On a synthetic survey made of the shared MiraBest catalogue's real FIRST cutouts, reused
+(row k is the real source k mod 260, with its own row and so its own seed), with the
+shipped mirabest-fr model, one torch thread per process as every run uses. Prints:
+
+* throughput of saliency-only (``--sizes-from method``) and of the default columns
+  (saliency + the integrated-gradients size columns) against their model-evaluation
+  floors: batched forward + backward passes on prepared inputs, nothing else;
+* peak RSS of whole runs at 1k and at 20k sources (each in a fresh process);
+* the Dask speed-up with 2 local workers over this process;
+* the time a resumed run takes after a kill, and whether its table equals an
+  uninterrupted run's.
+
+The machine is shared, so numbers move with its load: read the ratios, not the digits.
+"""
+import argparse
+import os
+import resource
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from glue_xai.data.mirabest import mirabest_root
+
+
+def synthetic_survey(n, folder):
+    """A catalogue of ``n`` rows reusing the 260 real FIRST cutouts (absolute file paths)."""
+    root = mirabest_root()
+    real = Table.read(root / "catalogue.csv")
+    table = real[np.arange(n) % len(real)]
+    table["source_id"] = [f"SYN{k:07d}" for k in range(n)]
+    table["fits_file"] = [str(root / name) for name in table["fits_file"]]
+    path = Path(folder) / f"survey_{n}.csv"
+    table.write(path, overwrite=True)
+    return path
+
+
+def model_floor(n_steps=None, n=64, repeats=3):
+    """Sources per second of the model evaluations alone: one batched forward for the
+    probabilities and one forward + backward for saliency, plus ``n_steps`` forward +
+    backward passes per source for integrated gradients when given."""
+    import torch
+
+    import glue_xai as gx
+    from glue_xai.survey.batched import _gradients, _probabilities
+    from glue_xai.survey.sources import read_source
+
+    model = gx.load_model("mirabest-fr")
+    root = mirabest_root()
+    table = Table.read(root / "catalogue.csv")[:n]
+    x = np.stack([model.prepare(read_source(root / name, ra, dec, 270.0)[0], fit="pad")[0]
+                  for name, ra, dec in zip(table["fits_file"], table["ra_deg"], table["dec_deg"])])
+    targets = np.zeros(n, dtype=int)
+    best = np.inf
+    torch.set_num_threads(1)
+    for _ in range(repeats):
+        started = time.perf_counter()
+        _probabilities(model, x)
+        _gradients(model, torch.from_numpy(x), targets, "probability")
+        if n_steps:
+            path = torch.from_numpy(np.repeat(x, n_steps, axis=0))
+            _gradients(model, path, np.repeat(targets, n_steps), "logit")
+        best = min(best, time.perf_counter() - started)
+    return n / best
+
+
+def timed_run(catalogue, out, **kwargs):
+    from glue_xai.survey import run_survey
+
+    started = time.perf_counter()
+    result = run_survey(catalogue, out, cutouts=mirabest_root() / "fits", overwrite=True, **kwargs)
+    return result, time.perf_counter() - started
+
+
+def peak_rss_mb(n, folder):
+    """Peak RSS (MB) of a whole saliency-only run of ``n`` sources in a fresh process."""
+    catalogue = synthetic_survey(n, folder)
+    out = Path(folder) / f"rss_{n}.fits"
+    code = (f"import resource; from glue_xai.survey import run_survey; "
+            f"run_survey({str(catalogue)!r}, {str(out)!r}, cutouts={str(mirabest_root() / 'fits')!r}, "
+            f"sizes_from=None, overwrite=True, partition_size=200); "
+            f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(done.stdout.split()[-1]) / 1024.0, time.perf_counter() - started
+
+
+def resume_after_kill(n, folder):
+    """Kill ``glue-xai explain`` once a third of its partitions are written, rerun it, and
+    compare with an uninterrupted run; returns (resumed seconds, whole seconds, equal)."""
+    catalogue = synthetic_survey(n, folder)
+    out, uninterrupted = Path(folder) / "killed.fits", Path(folder) / "whole.fits"
+
+    def command(path):
+        return [sys.executable, "-m", "glue_xai.cli", "explain", "--catalogue", str(catalogue), "--cutouts",
+                str(mirabest_root() / "fits"), "--out", str(path), "--sizes-from", "method", "--partition-size",
+                "10", "--quiet"]
+
+    process = subprocess.Popen(command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = Path(folder) / "killed.fits.parts"
+    while len(list(parts.glob("table-*.fits"))) < n // 30 and process.poll() is None:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    kept = len(list(parts.glob("table-*.fits")))
+    started = time.perf_counter()
+    subprocess.run(command(out), check=True, stdout=subprocess.DEVNULL)
+    resumed = time.perf_counter() - started
+    started = time.perf_counter()
+    subprocess.run(command(uninterrupted), check=True, stdout=subprocess.DEVNULL)
+    whole = time.perf_counter() - started
+    a, b = Table.read(out), Table.read(uninterrupted)
+    equal = a.colnames == b.colnames and all(
+        np.array_equal(np.ma.filled(a[c], 0) if a[c].dtype.kind != "f" else np.ma.filled(a[c], np.nan),
+                       np.ma.filled(b[c], 0) if b[c].dtype.kind != "f" else np.ma.filled(b[c], np.nan),
+                       equal_nan=a[c].dtype.kind == "f") for c in a.colnames)
+    return kept * 10, resumed, whole, equal
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sources", type=int, default=256, help="sources of the throughput runs")
+    parser.add_argument("--rss", type=int, nargs=2, default=(1000, 20000), help="the two sizes of the RSS runs")
+    parser.add_argument("--dask", type=int, default=2, help="local Dask workers for the speed-up")
+    parser.add_argument("--resume-sources", type=int, default=300)
+    parser.add_argument("--skip-rss", action="store_true")
+    args = parser.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    with tempfile.TemporaryDirectory() as folder:
+        catalogue = synthetic_survey(args.sources, folder)
+        timed_run(synthetic_survey(8, folder), Path(folder) / "warm.fits", sizes_from=None)  # model loaded
+        floor_saliency, floor_default = model_floor(), model_floor(n_steps=32)
+        _, seconds = timed_run(catalogue, Path(folder) / "saliency.fits", sizes_from=None)
+        saliency = args.sources / seconds
+        _, seconds = timed_run(catalogue, Path(folder) / "default.fits")
+        default = args.sources / seconds
+        print(f"saliency only      {saliency:7.1f} sources/s  floor {floor_saliency:7.1f}  "
+              f"ratio {saliency / floor_saliency:.3f}")
+        print(f"default columns    {default:7.1f} sources/s  floor {floor_default:7.1f}  "
+              f"ratio {default / floor_default:.3f}")
+        print(f"  FIRST (~950,000 sources) at these rates on one core: {950000 / saliency / 3600:.1f} h saliency "
+              f"only, {950000 / default / 3600:.1f} h default columns")
+
+        _, one = timed_run(catalogue, Path(folder) / "one.fits", sizes_from=None)
+        _, many = timed_run(catalogue, Path(folder) / "dask.fits", sizes_from=None, workers=args.dask,
+                            partition_size=max(1, args.sources // (4 * args.dask)))
+        print(f"Dask, {args.dask} workers (cluster start included): {args.sources / many:.1f} sources/s vs "
+              f"{args.sources / one:.1f} in this process: speed-up {one / many:.2f}x")
+
+        lost, resumed, whole, equal = resume_after_kill(args.resume_sources, folder)
+        print(f"resume after a kill at {lost} of {args.resume_sources} sources: {resumed:.1f} s vs {whole:.1f} s "
+              f"uninterrupted ({resumed / whole:.2f}); tables identical: {equal}")
+
+        if not args.skip_rss:
+            small, big = args.rss
+            rss_small, t_small = peak_rss_mb(small, folder)
+            print(f"peak RSS {small:6d} sources: {rss_small:7.1f} MB ({t_small:.0f} s)", flush=True)
+            rss_big, t_big = peak_rss_mb(big, folder)
+            print(f"peak RSS {big:6d} sources: {rss_big:7.1f} MB ({t_big:.0f} s); ratio {rss_big / rss_small:.3f}")
+    print(f"load average {os.getloadavg()[0]:.1f} at the end; this process peaked at "
+          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
