@@ -183,6 +183,7 @@ def bad_catalogues(folder):
     return [folder / name for name in files]
 
 
+@pytest.mark.filterwarnings("ignore:Error validating header:astropy.io.fits.verify.VerifyWarning")
 def test_catalogue_readers_over_bad_files(tmp_path):
     for path in bad_catalogues(tmp_path):
         for reader in (read_catalogue, read_catalogue_cutouts):
