@@ -145,3 +145,19 @@ def test_sfnet_feature_activations_become_catalogue_columns(built):
         np.testing.assert_allclose(written[name], values, rtol=1e-5, atol=1e-7)
     per_source = np.array([[written[n][i] for n in written] for i in range(len(rows))])
     assert ((per_source > 0).sum(axis=1) == 4).all()  # k = 4 features per source
+
+
+def test_a_cutout_that_cannot_be_explained_gets_a_status_and_the_others_go_on(cutouts):
+    """The glue action writes xai_status as glue-xai explain does: one all-NaN slice costs one row."""
+    from dataclasses import replace
+
+    table, images = cutouts
+    blank = replace(images[2], image=np.full(images[2].image.shape, np.nan))
+    cs = catalogue_stack(table, cutouts=[*images[:2], blank, *images[3:]])
+    explain_catalogue(cs.catalogue, cs.stack, settings("saliency"))
+    status = [str(s) for s in cs.catalogue["xai_status"]]
+    assert status[2] == "empty: no finite pixels (all NaN or infinite)"
+    assert all(s in ("ok", "no_source") for k, s in enumerate(status) if k != 2)
+    probabilities = np.asarray(cs.catalogue["xai_prob_FRII"], dtype=float)
+    assert np.isnan(probabilities[2]) and np.isfinite(np.delete(probabilities, 2)).all()
+    assert list(cs.catalogue["xai_has_source"])[:2] == [True, True]

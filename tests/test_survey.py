@@ -228,11 +228,16 @@ def test_a_killed_run_resumes_to_the_table_of_an_uninterrupted_one(survey, tmp_p
 
 
 def test_dask_workers_read_their_own_cutouts_and_equal_this_process(survey, uninterrupted, tmp_path):
+    """The HPC recipe of docs/survey.rst, with a LocalCluster in the place of dask-jobqueue's SLURMCluster."""
+    from dask.distributed import Client, LocalCluster
+
     catalogue, folder = survey
     out = tmp_path / "dask.fits"
-    result = run_survey(catalogue, out, cutouts=folder / "fits", partition_size=3, workers=2,
-                        maps=tmp_path / "dask_maps.fits", **FAST)
-    assert result.ok == 8
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        result = run_survey(catalogue, out, cutouts=folder / "fits", partition_size=3, scheduler=client,
+                            maps=tmp_path / "dask_maps.fits", **FAST)
+    assert result.summary().startswith("8 ok, 0 flagged, 0 failed")
     _assert_tables_equal(Table.read(out), uninterrupted[0])
     np.testing.assert_array_equal(fits.getdata(tmp_path / "dask_maps.fits"), uninterrupted[1])
 

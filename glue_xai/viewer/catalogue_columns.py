@@ -5,7 +5,9 @@
   the same name), keeping the values of rows not recomputed.
 * :func:`explain_catalogue` classifies and explains the sources of a catalogue stack
   (all, or the slices of a selection) through the XAI viewer's explanation jobs and
-  cache, and writes :func:`glue_xai.batch.source_columns` back.
+  cache, and writes :func:`glue_xai.survey.source_columns` back, with ``xai_status``
+  and the trust columns as ``glue-xai explain`` writes them (a source that cannot be
+  explained gets a status saying why; the others go on).
 * :func:`embedding_columns` writes a 2-D embedding (t-SNE by default) of the model's
   penultimate-layer features as ``xai_tsne_x`` / ``xai_tsne_y``.
 """
@@ -13,7 +15,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from glue_xai.survey.columns import PREFIX, measurement_explanation, merge_columns, source_columns, source_seed
+from glue_xai.survey.columns import (OK, PREFIX, STATUS, measurement_explanation, merge_columns, source_columns,
+                                     source_seed)
+from glue_xai.survey.compute import HAS_SOURCE, IN_DISTRIBUTION, SourceProblem, check_image, trust_columns
 from glue_xai.viewer.catalogue_stack import CUTOUTS, cutout_row, cutout_rows, cutout_wcs, is_catalogue_stack
 
 __all__ = ["write_columns", "explain_catalogue", "explain_stack", "model_features", "embedding", "embedding_columns",
@@ -78,7 +82,7 @@ def explain_stack(stack, settings, slices=None, model_store=None, cache=None, pr
 
     ``settings``: an :class:`~glue_xai.viewer.explanation_job.ExplanationSettings` (e.g.
     from an XAI viewer's state via ``settings_from_state``); each source is explained with
-    its own seed, :func:`glue_xai.batch.source_seed` of ``settings.seed`` and its row, as
+    its own seed, :func:`glue_xai.survey.source_seed` of ``settings.seed`` and its row, as
     ``glue-xai explain`` does. ``slices``: which cutouts (default all). ``cache``: an
     :class:`~glue_xai.viewer.explanation_job.ExplanationCache` consulted and filled under
     the viewer's keys. ``progress(done, total)`` is called after each source;
@@ -115,13 +119,25 @@ def explain_stack(stack, settings, slices=None, model_store=None, cache=None, pr
                     cache.put(job.key, explanation)
             return explanation
 
-        explanation = run(ExplanationJob(region, source_settings))
-        # The size columns come from integrated gradients of the logit whatever the method
-        # shown (glue_xai.batch.MEASURE_METHOD); through the cache, so a viewer showing
-        # that map has it too.
-        measured = measurement_explanation(explanation, lambda method, options: run(ExplanationJob(
-            region, replace(source_settings, method=method, options=tuple(sorted(options.items()))))))
-        results.append(source_columns(explanation, image, wcs, measured))
+        try:
+            check_image(image)
+            explanation = run(ExplanationJob(region, source_settings))
+            # The size columns come from integrated gradients of the logit whatever the method
+            # shown (glue_xai.survey.MEASURE_METHOD); through the cache, so a viewer showing
+            # that map has it too.
+            measured = measurement_explanation(explanation, lambda method, options: run(ExplanationJob(
+                region, replace(source_settings, method=method, options=tuple(sorted(options.items()))))))
+            columns = {STATUS: OK, **source_columns(explanation, image, wcs, measured)}
+            columns.update(trust_columns(model_store.get(settings.model_name), image, wcs))
+            if columns[HAS_SOURCE] is False:
+                columns[STATUS] = "no_source"
+            elif columns[IN_DISTRIBUTION] is False:
+                columns[STATUS] = "out_of_distribution"
+        except SourceProblem as problem:  # as in glue-xai explain: the source gets a status, the run goes on
+            columns = {STATUS: str(problem)}
+        except (ValueError, TypeError) as error:
+            columns = {STATUS: f"error: {error}"}
+        results.append(columns)
         if progress is not None:
             progress(done + 1, len(slices))
     return rows_of_slices[slices], merge_columns(results)
