@@ -146,3 +146,30 @@ def test_a_screenshot_where_it_cannot_be_written_is_refused_up_front(tmp_path, c
     err = capsys.readouterr().err
     assert code == 2 and "--screenshot" in err and str(folder) in err
     assert "wrote" not in capsys.readouterr().out
+
+
+def test_the_readmes_example_keeps_the_cutouts_wcs_and_a_map_without_one_warns(tmp_path, mirabest_root,
+                                                                                 monkeypatch):
+    import shutil
+    from pathlib import Path
+
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    from glue_xai.data.cutouts import read_cutout
+
+    shutil.copy(mirabest_root / "fits/100_016.236+000.073_0.2797_0058.67.fits", tmp_path / "first_cutout.fits")
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    example = readme.split("## Python in three lines")[1].split("```python")[1].split("```")[0]
+    example = example.replace('method="lime"', 'method="lime", n_samples=50')  # fewer samples: a fast test
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(example, namespace)  # the README's own code
+    written = WCS(fits.getheader(tmp_path / "lime.fits"))
+    cutout = read_cutout(tmp_path / "first_cutout.fits")
+    assert list(written.wcs.ctype) == ["RA---TAN", "DEC--TAN"]
+    assert written.pixel_to_world(10, 20).separation(cutout.wcs.pixel_to_world(10, 20)).arcsec < 1e-6
+    bare = gx.explain(namespace["gx"].load_model("mirabest-fr"), cutout.image, method="saliency")
+    with pytest.warns(UserWarning, match="has no WCS .*pass wcs=cutout.wcs"):
+        bare.to_fits(tmp_path / "bare.fits")
+    assert "CTYPE1" not in fits.getheader(tmp_path / "bare.fits")

@@ -1,5 +1,6 @@
 """The result of explaining one decision, and its FITS form (opens in glue and DS9)."""
 import json
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,8 +51,17 @@ class Explanation:
     # --- FITS ---------------------------------------------------------------------------
     def to_fits(self, path, overwrite=False):
         """Write the map as the primary image (with the input's WCS when known), the
-        settings in the header, and superpixels and their weights as extensions."""
+        settings in the header, and superpixels and their weights as extensions.
+
+        An explanation made without ``wcs=`` has no sky coordinates: it is written on
+        pixels only, with a warning saying so.
+        """
         from astropy.io import fits
+
+        if self.wcs is None:
+            warnings.warn(f"{path}: this explanation has no WCS (explain() was given no wcs=...), so the map is "
+                          "written without sky coordinates; pass wcs=cutout.wcs to explain() to keep them",
+                          UserWarning, stacklevel=2)
 
         header = self.wcs.to_header() if self.wcs is not None else fits.Header()
         header["XAIMETH"] = (self.method, "explanation method")
