@@ -154,7 +154,7 @@ def test_cli_cuts_each_source_out_of_a_survey_image(mirabest_root, tmp_path, cap
     assert table["xai_prob_FRII"][0] == pytest.approx(expected[1], abs=1e-6)
 
 
-@pytest.mark.parametrize("method, options", [("smoothgrad", {"n_samples": 6}), ("integrated_gradients", {"n_steps": 8})])
+@pytest.mark.parametrize("method, options", [("saliency", {}), ("integrated_gradients", {"n_steps": 8})])
 def test_batched_gradient_methods_equal_explain_and_ignore_the_chunking(stack, method, options):
     """Many sources per forward/backward pass: each source's map equals glue_xai.explain's for its
     seed, and is bit-identical whether it shares a pass with 0, 2 or 11 other sources."""

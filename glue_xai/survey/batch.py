@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from glue_xai.survey.columns import MEASURE_METHOD, STATUS, merge_columns
+from glue_xai.survey.columns import MEASURE_METHOD, merge_columns
 from glue_xai.survey.compute import explain_sources, model_once
 
 __all__ = ["run_batch", "BatchResult", "explain_chunk", "DEFAULT_CHUNK"]

@@ -1,11 +1,11 @@
 """Many sources' explanations at once.
 
-:func:`explain_many` explains a list of cutouts. For the gradient methods (saliency,
-SmoothGrad, integrated gradients) of a torch model, the inputs of all the sources go
-through the network together, many sources per forward and backward pass; the other
-methods run source by source through :func:`glue_xai.explain`. Each source keeps its own
-seed (its noise draws and baselines are made from it alone, as :func:`glue_xai.explain`
-makes them), and every pass holds at least two inputs (torch's CPU kernels give a lone
+:func:`explain_many` explains a list of cutouts. For saliency and integrated gradients
+of a torch model, the inputs of all the sources go through the network together, many
+sources per forward and backward pass; the other methods run source by source through
+:func:`glue_xai.explain` (SmoothGrad among them: its noisy copies are the method's own
+business, and one source's copies already share a pass). Each source keeps its own seed
+(its baseline is made from it alone, as :func:`glue_xai.explain` makes it), and every pass holds at least two inputs (torch's CPU kernels give a lone
 input's gradient other rounding than the same input's in a batch), so a source's answer
 is the same whichever sources share its batch.
 """
@@ -14,7 +14,7 @@ import numpy as np
 __all__ = ["explain_many", "BATCHED_METHODS"]
 
 #: Methods computed many sources per pass; the others run one source at a time.
-BATCHED_METHODS = ("saliency", "smoothgrad", "integrated_gradients")
+BATCHED_METHODS = ("saliency", "integrated_gradients")
 
 
 def explain_many(model, images, wcs_list, seeds, method, target, options, sizes_from):
@@ -169,27 +169,6 @@ def _saliency(model, x, targets, seeds, settings):
     return [_channel_map(g, settings["signed"]) for g in grads], [params] * len(x), 1
 
 
-def _smoothgrad(model, x, targets, seeds, settings):
-    import torch
-
-    n_samples, noise_level = int(settings["n_samples"]), float(settings["noise_level"])
-    if n_samples < 1:
-        raise ValueError(f"n_samples must be at least 1, got {n_samples}")
-    if noise_level < 0:
-        raise ValueError(f"noise_level must be non-negative, got {noise_level}")
-    noisy, params = [], []
-    for x_k, seed in zip(x, seeds):
-        sigma = noise_level * float(x_k.max() - x_k.min())
-        generator = torch.Generator().manual_seed(int(seed))
-        noisy.append(torch.from_numpy(x_k)[None] + sigma * torch.randn((n_samples,) + x_k.shape, generator=generator))
-        params.append({"n_samples": n_samples, "noise_level": noise_level, "noise_sigma": sigma,
-                       "signed": bool(settings["signed"]), "output": settings["output"]})
-    grads = _gradients(model, torch.cat(noisy), np.repeat(targets, n_samples), settings["output"])
-    maps = [_channel_map(grads[k * n_samples:(k + 1) * n_samples], settings["signed"]).mean(axis=0)
-            for k in range(len(x))]
-    return maps, params, n_samples
-
-
 def _integrated_gradients(model, x, targets, seeds, settings):
     import torch
 
@@ -215,4 +194,4 @@ def _integrated_gradients(model, x, targets, seeds, settings):
     return maps, [params] * len(x), n_steps + 1
 
 
-METHOD_MAPS = {"saliency": _saliency, "smoothgrad": _smoothgrad, "integrated_gradients": _integrated_gradients}
+METHOD_MAPS = {"saliency": _saliency, "integrated_gradients": _integrated_gradients}

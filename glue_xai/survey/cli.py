@@ -88,7 +88,9 @@ class ProgressBar:
 
 
 def _resume_command():
-    return " ".join(["glue-xai", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith(("glue-xai", "cli.py")) \
+    import shlex
+
+    return shlex.join(["glue-xai", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith(("glue-xai", "cli.py")) \
         else "the same command"
 
 

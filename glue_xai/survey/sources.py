@@ -178,15 +178,39 @@ def plan_sources(table, catalogue_dir=None, cutouts=None, survey=None, ra=None, 
     return SourcePlan(paths, ra_deg, dec_deg, float(size_arcsec), reasons)
 
 
-_OPEN = {}  # path -> Cutout: the survey image last read by this process (one kept)
+_OPEN = {}  # path -> (pixels, WCS): the survey image last read by this process (one kept)
+
+
+def _read_image(path):
+    """The image (float, NaN kept) and celestial WCS of a FITS file, as
+    :func:`glue_xai.data.cutouts.read_cutout` reads them, but with the WCS built from the
+    header's cards without COMMENT/HISTORY (a FIRST cutout has hundreds, and astropy checks
+    every card each time a WCS is made or copied: that was most of a source's reading time)."""
+    from astropy.io import fits
+
+    from glue_xai.data.cutouts import _COMMENTARY, _as_float, _celestial_wcs, _image_hdu, _quiet_unprintable, _squeeze
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    with _quiet_unprintable():
+        try:
+            hdul = fits.open(path, memmap=False)
+        except OSError as error:
+            raise ValueError(f"{path}: not a readable FITS file ({error})") from error
+        with hdul:
+            chosen = _image_hdu(hdul, path, None)
+            header = fits.Header([card for card in chosen.header.cards if card.keyword not in _COMMENTARY])
+            image, kept = _squeeze(chosen.data, path)
+            image = _as_float(image).copy()
+        wcs = _celestial_wcs(header, kept, path, require_wcs=True)
+    return image, wcs
 
 
 def _image_of(path, keep):
-    from glue_xai.data.cutouts import read_cutout
-
     if path in _OPEN:
         return _OPEN[path]
-    image = read_cutout(path)
+    image = _read_image(path)
     if keep:
         _OPEN.clear()
         _OPEN[path] = image
@@ -195,27 +219,36 @@ def _image_of(path, keep):
 
 def read_source(path, ra, dec, size_arcsec, keep_open=False):
     """The cutout (float32, (n, n)) of ``size_arcsec`` around ``(ra, dec)`` cut out of the FITS
-    file ``path``, and its WCS as header text. Raises
-    :class:`~glue_xai.survey.compute.SourceProblem` (``unreadable: ...``) when the file
-    cannot be used. ``keep_open``: keep the image for the next call (a survey image shared
-    by many rows)."""
-    from glue_xai.data.cutouts import cut_out
+    file ``path``, and its WCS as header text: the pixels and WCS
+    :func:`glue_xai.data.cutouts.cut_out` gives. Raises
+    :class:`~glue_xai.survey.compute.SourceProblem` (``unreadable: ...``, ``no cutout: ...``)
+    when the file cannot be used. ``keep_open``: keep the image for the next call (a survey
+    image shared by many rows)."""
+    from astropy.coordinates import SkyCoord
+    from astropy.nddata import Cutout2D, NoOverlapError
+
+    from glue_xai.models.preprocess import pixel_scale_from_wcs
     from glue_xai.survey.compute import SourceProblem
 
     name = Path(path).name
     try:
         with warnings.catch_warnings():  # a truncated file warns, then fails: the failure says it
             warnings.simplefilter("ignore")
-            image = _image_of(str(path), keep_open)
+            image, wcs = _image_of(str(path), keep_open)
     except Exception as error:  # astropy raises many kinds for broken files
         reason = str(error).replace(str(path), name) if str(error) else type(error).__name__
         if name not in reason:
             reason = f"{name}: {reason}"
         raise SourceProblem(f"unreadable: {reason}") from None
-    scale = image.pixel_scale_arcsec
-    pixels = max(2, int(round(size_arcsec / scale)))
+    pixels = max(2, int(round(size_arcsec / pixel_scale_from_wcs(wcs))))
+    off = f"no cutout: {name}: the position RA {ra:.5f} Dec {dec:+.5f} deg is off the image"
     try:
-        piece = cut_out(image, (ra, dec), pixels)
-    except ValueError as error:
-        raise SourceProblem(f"no cutout: {error}") from None
-    return np.asarray(piece.image, dtype=np.float32), piece.wcs.to_header_string()
+        piece = Cutout2D(image, SkyCoord(ra, dec, unit="deg", frame="icrs"), pixels, wcs=wcs, mode="partial",
+                         fill_value=np.nan, copy=True)
+    except (NoOverlapError, ValueError):
+        raise SourceProblem(off) from None
+    x, y = piece.input_position_original
+    ny, nx = image.shape
+    if not (np.isfinite(x) and np.isfinite(y) and -0.5 <= x < nx - 0.5 and -0.5 <= y < ny - 0.5):
+        raise SourceProblem(off)  # the cutout may reach the image, but its centre must lie on it
+    return np.asarray(piece.data, dtype=np.float32), piece.wcs.to_header_string()
