@@ -61,10 +61,11 @@ def catalogue_with_columns(table, columns, rows, computed=None):
     return out
 
 
-def write_catalogue(table, path, settings):
-    """The catalogue in the format of ``path``'s suffix (:data:`TABLE_FORMATS`); the run's
-    settings go into a FITS header (``XAI *`` keys) or the table's metadata (``xai_settings``)."""
-    fmt = table_format(path)
+def write_catalogue(table, path, settings, format=None):
+    """The catalogue in the format of ``path``'s suffix (:data:`TABLE_FORMATS`), or ``format``
+    (an astropy table format); the run's settings go into a FITS header (``XAI *`` keys) or
+    the table's metadata (``xai_settings``)."""
+    fmt = format or table_format(path)
     if fmt == "fits":
         hdu = fits.table_to_hdu(Table(table, copy=False))
         _add_settings(hdu.header, settings)

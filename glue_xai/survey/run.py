@@ -221,7 +221,7 @@ def _run_on_dask(tasks, args, done, total, folder, progress, cancelled, workers,
 
 
 def _merge(table, folder, n_parts, out, maps, settings, resumed, started):
-    from glue_xai.survey.output import catalogue_with_columns, write_catalogue
+    from glue_xai.survey.output import catalogue_with_columns, table_format, write_catalogue
 
     columns = read_table_parts([folder.table_part(i) for i in range(n_parts)])
     rows = columns.pop("source_index")
@@ -230,9 +230,11 @@ def _merge(table, folder, n_parts, out, maps, settings, resumed, started):
     result_table = catalogue_with_columns(table, columns, rows, computed=computed)
     if "source_index" not in result_table.colnames:  # what the maps cube's SOURCES table refers to
         result_table.add_column(np.arange(len(result_table)), name="source_index", index=0)
-    write_catalogue(result_table, out, settings)
+    # Written whole or not at all: a run killed while merging still resumes (its parts are kept).
+    write_atomically(lambda path: write_catalogue(result_table, path, settings, format=table_format(out)), out)
     ok, flagged, failed = status_counts(statuses)
     failures, first = None, []
+    out.with_name(out.name + ".failures.csv").unlink(missing_ok=True)  # an earlier run's
     if ok < len(statuses):
         from astropy.table import Table
 
