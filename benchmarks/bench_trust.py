@@ -186,6 +186,7 @@ def method_table(model, sources, methods, options, n_randomise, log):
     import glue_xai as gx
     from glue_xai.explain.metrics_faithfulness import deletion_curve
     from glue_xai.explain.metrics_localisation import pointing_game, relevance_mass_inside
+    from glue_xai.explain.api import SIGNED_METHODS
     from glue_xai.explain.metrics_sanity import randomisation_test
 
     table = {}
@@ -201,9 +202,11 @@ def method_table(model, sources, methods, options, n_randomise, log):
             seconds.append(e.elapsed_s)
             deletion.append(deletion_curve(model, e)["area"])
             if i < n_randomise:
-                r = randomisation_test(model, e, absolute=True)
+                # Compare what the viewer shows: signed maps by their signs, magnitudes as magnitudes.
+                absolute = not (method in SIGNED_METHODS or e.params.get("signed"))
+                r = randomisation_test(model, e, absolute=absolute)
                 rand_all.append(abs(r["correlations"][-1]))
-                r = randomisation_test(model, e, absolute=True, region=mask)
+                r = randomisation_test(model, e, absolute=absolute, region=mask)
                 rand_source.append(abs(r["correlations"][-1]))
         table[method] = {"on_source_share": bootstrap(share), "pointing_game": bootstrap(point, np.mean),
                          "deletion_area": bootstrap(deletion), "seconds": bootstrap(seconds),
@@ -226,7 +229,7 @@ def load_part(part, limit=None):
 
     root = mirabest_root()
     data = load_mirabest_batches(root)
-    split = dev_split(root, data)
+    split = dev_split(root)
     tune_rows, report_rows = split.catalogue_rows(root)
     rows = report_rows if part == "report" else tune_rows
     if limit:

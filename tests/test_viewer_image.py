@@ -138,24 +138,26 @@ def test_stack_explains_the_current_cutout_and_caches_each_slice(app, qtbot, mir
     assert not viewer.busy
 
 
-def test_integrated_gradients_of_the_logit_chosen_in_the_options(app, qtbot, fri, reference_model):
-    # The "Differentiate" row: the map the catalogue's size columns measure.
+def test_integrated_gradients_of_the_probability_chosen_in_the_options(app, qtbot, fri, reference_model):
+    # The "Differentiate" row: the logit by default (the map the catalogue's size columns
+    # measure), the probability on request.
     data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
     viewer = open_viewer(app, data, method="integrated_gradients")
     options = viewer.options_widget()
     assert options.widget_gradient_output.isVisibleTo(options)  # shown for gradient methods
-    options.widget_gradient_output.setCurrentIndex(options.widget_gradient_output.findText("logit"))
     assert viewer.state.gradient_output == "logit"
+    options.widget_gradient_output.setCurrentIndex(options.widget_gradient_output.findText("probability"))
+    assert viewer.state.gradient_output == "probability"
     roi = RectangularROI(74.5, 224.5, 74.5, 224.5)
     draw(app, data, roi)
     artist = wait_for_overlay(qtbot, viewer)
     expected, direct = expected_overlay(reference_model, fri.image, fri.wcs, roi, "integrated_gradients",
-                                        output="logit")
+                                        output="probability")
     assert_same_map(artist.overlay_array(), expected)
-    assert artist.explanation.params["output"] == "logit"
-    assert "integrated gradients of the logit" in artist.legend_text()
-    probability, _ = expected_overlay(reference_model, fri.image, fri.wcs, roi, "integrated_gradients")
-    assert not np.allclose(np.nan_to_num(probability), np.nan_to_num(expected))
+    assert artist.explanation.params["output"] == "probability"
+    assert "of the logit" not in artist.legend_text()
+    logit, _ = expected_overlay(reference_model, fri.image, fri.wcs, roi, "integrated_gradients")
+    assert not np.allclose(np.nan_to_num(logit), np.nan_to_num(expected))
     viewer.state.method = "gradcam"
     assert not options.widget_gradient_output.isVisibleTo(options)
 

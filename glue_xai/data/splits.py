@@ -14,6 +14,8 @@ made once and never redrawn.
 """
 import csv
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -65,11 +67,15 @@ class DevSplit:
         return tune, report
 
 
-def dev_split(root=None, data=None):
+def dev_split(root=None):
     """The project's one tune/report split of the MiraBest sources (deterministic)."""
-    root = mirabest_root(root)
-    data = load_mirabest_batches(root) if data is None else data
-    batch_keys = data.source_keys()
+    return _dev_split(str(mirabest_root(root)))
+
+
+@lru_cache(maxsize=4)
+def _dev_split(root):
+    root = Path(root)
+    batch_keys = load_mirabest_batches(root).source_keys()  # always all eight batches
     with open(root / "catalogue.csv", newline="") as f:
         fits_rows = list(csv.DictReader(f))
     fits_keys = [fits_source_key(r["fits_file"]) for r in fits_rows]

@@ -10,7 +10,7 @@ from glue_xai.models.preprocess import pixel_scale_from_wcs  # noqa: F401  (re-e
 
 METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam", "features")
 #: Methods whose map is signed (diverging colour map) by default.
-SIGNED_METHODS = ("lime", "integrated_gradients", "features")
+SIGNED_METHODS = ("lime", "integrated_gradients", "features", "saliency", "smoothgrad")
 #: Methods that only some models have (``features``: Sparse Feature Networks).
 MODEL_SPECIFIC_METHODS = ("features",)
 

@@ -10,14 +10,22 @@ network in one batched forward and backward pass.
 import numpy as np
 
 BASELINES = ("zero", "blur", "noise")
-OUTPUTS = ("probability", "logit")
+#: What the gradient methods differentiate: the class's probability, its logit, or its
+#: margin, the logit minus the mean of all classes' logits (for two classes half the
+#: log-odds, log p / (1 - p): what the decision itself depends on).
+OUTPUTS = ("probability", "logit", "margin")
 
 
 def _scores(model, inputs, output):
     """What the methods differentiate: class probabilities or the network's raw outputs (logits)."""
     if output not in OUTPUTS:
-        raise ValueError(f"output must be 'probability' or 'logit', got {output!r}")
-    return model.torch_proba(inputs) if output == "probability" else model.module(inputs)
+        raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
+    if model.module is None:
+        raise TypeError(f"model {model.name!r} is not a torch module: gradient-based methods need one")
+    if output == "probability":
+        return model.torch_proba(inputs)
+    logits = model.module(inputs)
+    return logits - logits.mean(dim=1, keepdim=True) if output == "margin" else logits
 
 
 def _gradients(model, inputs, target, output="logit"):
@@ -38,8 +46,11 @@ def _channel_map(grad, signed):
     return grad.sum(axis=-3) if signed else np.abs(grad).max(axis=-3)
 
 
-def saliency(model, x, target, seed=0, signed=False, output="logit"):
-    """Input gradient (Simonyan et al. 2014); its magnitude unless ``signed``."""
+def saliency(model, x, target, seed=0, signed=True, output="logit"):
+    """Input gradient (Simonyan et al. 2014): signed by default (red: more flux here would
+    raise the class's score), its magnitude with ``signed=False``. Chosen on the tune
+    part of FIRST cutouts: the signed map puts as much relevance on the source as the
+    magnitude, deletes faster and passes the randomisation test (docs/trust.rst)."""
     import torch
 
     grad = _gradients(model, torch.from_numpy(x[None]), target, output)[0].numpy()
@@ -47,29 +58,76 @@ def saliency(model, x, target, seed=0, signed=False, output="logit"):
             "params": {"signed": bool(signed), "output": output}}
 
 
-def smoothgrad(model, x, target, seed=0, n_samples=25, noise_level=0.15, signed=False, output="logit"):
+NOISES = ("sky", "range")
+
+
+def sky_sigma(x, clip_sigma=3.0):
+    """The sky noise of a model-ready input (C, h, w), in its own units.
+
+    A sigma-clipped radio input (sky set to exactly 0 below ``clip_sigma`` sigmas) keeps
+    the clip level as its faintest non-zero pixel, so sigma is a third of that; any other
+    input's sky is measured by sigma clipping.
+    """
+    from glue_xai.models.preprocess import sigma_clipped_background
+
+    x = np.asarray(x, dtype=np.float64)
+    if (x == 0).mean() > 0.5 and (x > 0).any():
+        return float(x[x > 0].min() / clip_sigma), True
+    return float(sigma_clipped_background(x)[1]), False
+
+
+def noisy_copies(x, n_samples, noise_level, noise, generator):
+    """SmoothGrad's noisy copies of one model-ready input (C, h, w), as a torch tensor.
+
+    ``noise="sky"``: other realisations of the sky, ``noise_level`` sky sigmas of
+    Gaussian noise on every pixel, then the model's own sky clip (a copy's pixel below
+    3 sigma becomes empty sky again), so the copies are inputs the model meets on real
+    sky. ``noise="range"``: Smilkov et al.'s recipe, ``noise_level`` times the input's
+    data range, nothing clipped. Returns ``(copies, sigma)``.
+    """
+    import torch
+
+    if noise not in NOISES:
+        raise ValueError(f"noise must be one of {NOISES}, got {noise!r}")
+    base = torch.from_numpy(np.asarray(x, dtype=np.float32))[None]
+    draws = torch.randn((int(n_samples),) + tuple(x.shape), generator=generator)
+    if noise == "range":
+        sigma = float(noise_level) * float(x.max() - x.min())
+        return base + sigma * draws, sigma
+    unit, clipped = sky_sigma(x)
+    sigma = float(noise_level) * unit
+    copies = base + sigma * draws
+    if clipped:
+        copies = torch.where(copies < 3.0 * unit, torch.zeros_like(copies), copies)
+    return copies, sigma
+
+
+def smoothgrad(model, x, target, seed=0, n_samples=25, noise_level=0.5, noise="sky", signed=True, output="logit"):
     """SmoothGrad (Smilkov et al. 2017): gradients averaged over noisy copies of the input.
 
-    ``noise_level`` is the noise standard deviation as a fraction of the input's data
-    range (max - min), so it means the same for Jy/beam and for 0-1 scaled images.
-    Magnitudes are averaged unless ``signed``.
+    By default the copies are new realisations of the sky (``noise="sky"``,
+    ``noise_level`` in sky sigmas; see :func:`noisy_copies`): the map is what stays of
+    the gradient when the noise of the observation changes, and it stays on the source.
+    Smilkov's noise over the whole image (``noise="range"``, ``noise_level`` a fraction of
+    the data range, 0.15 in their paper) lights up every empty-sky pixel of a radio map.
+    Signed gradients are averaged by default, magnitudes with ``signed=False``; half a
+    sky sigma of noise (chosen on the tune part, docs/trust.rst) moves the faint edge of
+    the source without raising new noise peaks above the clip.
     """
     import torch
 
     n_samples = int(n_samples)
     if n_samples < 1:
         raise ValueError(f"n_samples must be at least 1, got {n_samples}")
-    if noise_level < 0:
+    if not noise_level >= 0:
         raise ValueError(f"noise_level must be non-negative, got {noise_level}")
-    sigma = float(noise_level) * float(x.max() - x.min())
     generator = torch.Generator().manual_seed(int(seed))
-    base = torch.from_numpy(x)[None]
-    noisy = base + sigma * torch.randn((n_samples,) + x.shape, generator=generator)
+    noisy, sigma = noisy_copies(x, n_samples, noise_level, noise, generator)
     grads = _gradients(model, noisy, target, output).numpy()
     maps = _channel_map(grads, signed)
     return {"map": maps.mean(axis=0), "n_model_evals": n_samples,
-            "params": {"n_samples": n_samples, "noise_level": float(noise_level), "noise_sigma": sigma,
-                       "signed": bool(signed), "output": output}}
+            "params": {"n_samples": n_samples, "noise_level": float(noise_level), "noise": noise,
+                       "noise_sigma": sigma, "signed": bool(signed), "output": output}}
 
 
 def make_baseline(x, baseline, seed=0):
@@ -122,9 +180,18 @@ def find_gradcam_layer(module):
     return convs[-1]
 
 
-def gradcam(model, x, target, seed=0, layer=None, output="logit"):
-    """Grad-CAM (Selvaraju et al. 2017): feature maps of a late layer weighted by their
-    average gradient, ReLU'd and resampled to the input grid.
+WEIGHTINGS = ("channel", "element")
+
+
+def gradcam(model, x, target, seed=0, layer=None, output="logit", weighting="element"):
+    """Grad-CAM (Selvaraju et al. 2017): feature maps of a layer weighted by their
+    gradients, ReLU'd and resampled to the input grid.
+
+    ``weighting="element"`` (the default) weighs each position by its own gradient
+    (HiResCAM, Draelos & Carin 2020); ``"channel"`` is Selvaraju's one mean gradient per
+    map. On FIRST cutouts the mean gradient of a bias-free network's early layer is
+    often negative for every channel, so the channel-weighted map is empty on half the
+    sources; element weighting is on the source (docs/trust.rst).
 
     ``layer`` is a module of the network or its dotted name (default: chosen automatically).
     """
@@ -148,9 +215,14 @@ def gradcam(model, x, target, seed=0, layer=None, output="logit"):
         (grad,) = torch.autograd.grad(scores[0, target], maps)
     finally:
         hook.remove()
-    channel_weights = grad.mean(dim=(2, 3), keepdim=True)
-    cam = F.relu((channel_weights * maps).sum(dim=1, keepdim=True))
+    if weighting not in WEIGHTINGS:
+        raise ValueError(f"weighting must be one of {WEIGHTINGS}, got {weighting!r}")
+    # "channel": Grad-CAM's one weight per feature map (its mean gradient); "element":
+    # each position's own gradient (HiResCAM, Draelos & Carin 2020), which for a network
+    # ending in global average pooling and a linear head adds up to the class's score.
+    weights = grad.mean(dim=(2, 3), keepdim=True) if weighting == "channel" else grad
+    cam = F.relu((weights * maps).sum(dim=1, keepdim=True))
     cam = F.interpolate(cam, size=x.shape[1:], mode="bilinear", align_corners=False)[0, 0]
     names = {m: n for n, m in net.named_modules()}
     return {"map": cam.detach().numpy().astype(np.float64), "n_model_evals": 1,
-            "params": {"layer": names.get(layer, repr(layer)), "output": output}}
+            "params": {"layer": names.get(layer, repr(layer)), "output": output, "weighting": weighting}}

@@ -109,10 +109,11 @@ class EmissionCNN(nn.Module):
         return self.head(self.dropout(self.features(x)))
 
     def gradcam_layer(self):
-        """The 37x37 grid (4 arcsec/px at 1.8"/px input): fine enough to separate a core
-        from its lobes, where the last 9x9 grid draws one stripe across both."""
+        """The second block's output, a 75x75 grid (3.6"/px for 1.8" input pixels): fine
+        enough to part a core from its lobes, where the last 9x9 grid draws one stripe
+        across both (chosen on the tune part, docs/trust.rst)."""
         convs = [i for i, m in enumerate(self.trunk) if isinstance(m, nn.Conv2d)]
-        return self.trunk[convs[2] + 1]
+        return self.trunk[convs[1] + 1]
 
 
 ARCHITECTURES = {"radio_cnn": RadioCNN, "emission_cnn": EmissionCNN}

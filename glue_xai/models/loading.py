@@ -8,7 +8,7 @@ from glue_xai.models.card import ModelCard
 WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 #: Shipped models: name -> file stem in ``weights/`` (``<stem>.pt`` + ``<stem>.json``).
-SHIPPED = {"mirabest-fr": "mirabest_fr", "mirabest-fr-smooth": "mirabest_fr_smooth",
+SHIPPED = {"mirabest-fr": "mirabest_fr", "mirabest-fr-0.1": "mirabest_fr_0_1", "mirabest-fr-smooth": "mirabest_fr_smooth",
            "mirabest-sfnet": "mirabest_sfnet"}
 
 
@@ -93,13 +93,7 @@ def load_model(name_or_path, card=None, trust=False):
             raise FileNotFoundError(f"the weights of shipped model {name_or_path!r} are missing from {WEIGHTS_DIR}; "
                                     "reinstall glue-xai or run `glue-xai train`")
         state = torch.load(weights, map_location="cpu", weights_only=True)
-        model = _model_from_state(state, ModelCard.load(card_path))
-        reference = WEIGHTS_DIR / f"{stem}_ood.npz"
-        if reference.exists():  # training-feature statistics for glue_xai.assess (plain arrays, no pickle)
-            from glue_xai.models.assess import OODReference
-
-            model.ood_reference = OODReference.load(reference)
-        return model
+        return _with_ood_reference(_model_from_state(state, ModelCard.load(card_path)), weights)
 
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise TypeError(f"name_or_path must be a shipped model's name or a model file's path, "
@@ -143,8 +137,19 @@ def load_model(name_or_path, card=None, trust=False):
         return _model_from_state(content["state_dict"], _resolve_card(card, path) if card else file_card
                                  or _resolve_card(None, path))
     if isinstance(content, dict):
-        return _model_from_state(content, _resolve_card(card, path))
+        return _with_ood_reference(_model_from_state(content, _resolve_card(card, path)), path)
     raise ValueError(f"{path.name} holds a {type(content).__name__}, not a model, a state dict or a glue-xai model file")
+
+
+def _with_ood_reference(model, weights_path):
+    """Attach ``<stem>_ood.npz`` beside the weights, if any: the training-feature statistics
+    :func:`glue_xai.assess` compares inputs with (plain arrays, read without pickle)."""
+    reference = Path(weights_path).with_name(Path(weights_path).stem + "_ood.npz")
+    if reference.exists():
+        from glue_xai.models.assess import OODReference
+
+        model.ood_reference = OODReference.load(reference)
+    return model
 
 
 def _resolve_card(card, path):

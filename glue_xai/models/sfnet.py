@@ -146,7 +146,7 @@ def annotate_card(out_dir, stem="mirabest_sfnet", reference="mirabest-fr", root=
     from pathlib import Path
 
     from glue_xai.data.mirabest import load_mirabest_batches
-    from glue_xai.models.evaluate import validation_accuracy
+    from glue_xai.models.evaluate import legacy_validation_accuracy as validation_accuracy
     from glue_xai.models.loading import load_model
 
     card_path = Path(out_dir) / f"{stem}.json"

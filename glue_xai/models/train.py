@@ -255,13 +255,13 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     torch.save(module.state_dict(), out_dir / f"{stem}.pt")
     card.save(out_dir / f"{stem}.json")
     if hasattr(module, "features"):
-        write_ood_reference(out_dir, stem, root, seed)
+        write_ood_reference(out_dir, stem, root, seed, batches=batches)
     log(f"best epoch {best[3]}: tune-part validation accuracy {acc:.3f} on {len(val_idx)} images, "
         f"temperature {temperature:.2f} -> {out_dir}")
     return card
 
 
-def write_ood_reference(out_dir, stem="mirabest_fr", root=None, seed=0, copies=4):
+def write_ood_reference(out_dir, stem="mirabest_fr", root=None, seed=0, copies=4, batches=None):
     """Fit :func:`glue_xai.models.assess.fit_ood_reference` on the model's training images
     (the tune part's training split, each in ``copies`` random orientations with new sky
     noise, as in training) and save it as ``<stem>_ood.npz`` beside the weights."""
@@ -273,8 +273,8 @@ def write_ood_reference(out_dir, stem="mirabest_fr", root=None, seed=0, copies=4
 
     out_dir = Path(out_dir)
     model = load_model(out_dir / f"{stem}.pt", card=out_dir / f"{stem}.json")
-    data = load_mirabest_batches(root)
-    tune, _ = dev_split(root, data).batch_indices(data)
+    data = load_mirabest_batches(root, batches)
+    tune, _ = dev_split(root).batch_indices(data)
     train_rel, _ = validation_split(data.labels[tune], 0.2, model.card.info.get("seed", seed))
     idx = tune[train_rel]
     x = torch.from_numpy(model.prepare_many(data.images[idx]))

@@ -218,8 +218,9 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
 
     def _draw_heatmap(self):
         method = self.explanation.method
-        cmap = self.state.signed_cmap if is_signed(method) else self.state.magnitude_cmap
-        rgba = heatmap_rgba(self.explanation.map, is_signed(method), cmap, self.state.opacity)
+        signed = is_signed(method, self.explanation.params)
+        cmap = self.state.signed_cmap if signed else self.state.magnitude_cmap
+        rgba = heatmap_rgba(self.explanation.map, signed, cmap, self.state.opacity)
         _, _, extent = self._box_grid()
         image = self.axes.imshow(rgba, extent=extent, origin="lower", interpolation="nearest", aspect="auto")
         image.set_zorder(1)
@@ -233,7 +234,7 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         levels = sorted(set(float(v) for v in np.percentile(magnitude, self.state.contour_levels())))
         if not levels:
             return
-        if is_signed(self.explanation.method):
+        if is_signed(self.explanation.method, self.explanation.params):
             self._add_contour(relevance, levels, colors=["darkred"], linewidths=1.0, zorder=2)
             self._add_contour(-relevance, levels, colors=["navy"], linewidths=1.0, linestyles="dashed", zorder=2)
         else:

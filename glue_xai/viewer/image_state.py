@@ -142,12 +142,15 @@ def available_methods():
     return methods
 
 
-def is_signed(method):
-    """Whether a method's maps are signed (diverging colour map) or magnitudes.
+def is_signed(method, params=None):
+    """Whether a map is signed (diverging colour map) or a magnitude.
 
-    As :data:`glue_xai.explain.SIGNED_METHODS` says: evolved LIME's map is how often a
+    The map's own ``signed`` setting when it has one (saliency, SmoothGrad), else as
+    :data:`glue_xai.explain.SIGNED_METHODS` says: evolved LIME's map is how often a
     superpixel is in the elite, a magnitude, unlike LIME's signed weights.
     """
+    if params and "signed" in params:
+        return bool(params["signed"])
     return method in SIGNED_METHODS
 
 
