@@ -248,6 +248,9 @@ def main(argv=None):
     parser.add_argument("--limit", type=int, default=None, help="only this many sources (quick looks)")
     parser.add_argument("--skip", nargs="*", default=(), choices=("methods", "quality", "flags"))
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--card", nargs="*", default=None, metavar="JSON",
+                        help="store the report part's results (this run's, or these JSON files') in the shipped "
+                             "model's card under info['report_part']")
     args = parser.parse_args(argv)
 
     import torch
@@ -280,7 +283,27 @@ def main(argv=None):
     results["seconds"] = round(time.time() - start, 1)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=float))
+    if args.card is not None:
+        write_card(args.model, [results] + [json.loads(Path(p).read_text()) for p in args.card])
     return results
+
+
+def write_card(model_name, runs):
+    """Merge report-part results into the shipped card (``info["report_part"]``)."""
+    from glue_xai.models.loading import SHIPPED, WEIGHTS_DIR, shipped_card
+
+    if any(r["part"] != "report" for r in runs):
+        raise SystemExit("only report-part numbers go into a model card")
+    card = shipped_card(model_name)
+    summary = {"what": "report part of glue_xai.data.splits (never trained or tuned on); "
+                       "value [95% bootstrap interval]; benchmarks/bench_trust.py"}
+    for run in runs:
+        for key in ("quality", "flags"):
+            if key in run:
+                summary[key] = run[key]
+        summary.setdefault("methods", {}).update(run.get("methods", {}))
+    card.info["report_part"] = json.loads(json.dumps(summary, default=float))
+    card.save(WEIGHTS_DIR / f"{SHIPPED[model_name]}.json")
 
 
 if __name__ == "__main__":

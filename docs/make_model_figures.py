@@ -15,7 +15,7 @@ from glue_xai.data.mirabest import mirabest_root
 
 ROOT = mirabest_root()
 SOURCES = {"FR I": "fits/100_016.236+000.073_0.2797_0058.67.fits", "FR II": "fits/200_003.845+000.156_0.4401_0024.05.fits"}
-MODELS = ("mirabest-fr", "mirabest-fr-smooth")
+MODELS = ("mirabest-fr-0.1", "mirabest-fr-smooth")
 OUT = Path(__file__).parent / "images" / "model_smooth_vs_shipped.png"
 
 
@@ -41,7 +41,11 @@ def main():
         column = 1
         for method in ("saliency", "smoothgrad"):
             for name, model in models.items():
-                e = gx.explain(model, image, method=method, wcs=wcs)
+                # glue-xai 0.1 defaults: magnitude of the probability's gradient, Smilkov noise
+                options = {"signed": False, "output": "probability"}
+                if method == "smoothgrad":
+                    options.update(noise="range", noise_level=0.15)
+                e = gx.explain(model, image, method=method, wcs=wcs, **options)
                 row[column].imshow(e.map, origin="lower", cmap="inferno")
                 row[column].set_title(f"{name}\n{method}: {e.target_name} p={e.probability:.2f}", fontsize=9)
                 column += 1

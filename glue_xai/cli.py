@@ -113,9 +113,9 @@ def build_parser():
     demo = add_command("demo", "open glue with the plugin on the shipped FIRST demo data")
     demo.add_argument("--screenshot", metavar="PNG", help="render glue to this PNG without a display, then exit "
                                                           "(default: open glue on the screen)")
-    demo.add_argument("--model", default="mirabest-fr-smooth", help="the shipped model whose decisions are "
+    demo.add_argument("--model", default="mirabest-fr", help="the shipped model whose decisions are "
                                                                     "explained")
-    demo.add_argument("--method", default="smoothgrad", choices=[m for m in METHODS if m not in MODEL_SPECIFIC_METHODS],
+    demo.add_argument("--method", default="saliency", choices=[m for m in METHODS if m not in MODEL_SPECIFIC_METHODS],
                       help="the explanation drawn over each source")
     demo.set_defaults(run=_demo)
     trainer = add_command("train", "train the MiraBest FR-I/FR-II classifier")

@@ -52,4 +52,5 @@ def test_shipped_smooth_model_has_no_checkerboard_on_a_real_cutout(mirabest_root
 
     assert share("mirabest-fr-0.1") > 0.01  # stride 2 and max pooling: a checkerboard
     assert share("mirabest-fr-smooth") < 1e-12
-    assert share("mirabest-fr") < 1e-3  # full-resolution first layer, average pooling
+    # Full-resolution first layer and average pooling: a twentieth of the 0.1 model's checkerboard.
+    assert share("mirabest-fr") < 0.05 * share("mirabest-fr-0.1")

@@ -128,7 +128,7 @@ def test_features_with_a_model_that_is_not_an_sfnet_is_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     assert result.stderr.strip() == ("glue-xai explain: --method features needs a Sparse Feature Network "
                                      "(architecture 'sfnet', e.g. --model mirabest-sfnet); --model mirabest-fr "
-                                     "is a 'radio_cnn' network")
+                                     "is a 'emission_cnn' network")
     assert not (tmp_path / "out.fits").exists() and not (tmp_path / "out.fits.parts").exists()
 
 

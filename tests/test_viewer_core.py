@@ -143,7 +143,7 @@ def test_settings_pass_each_method_only_its_own_options():
     state.method = "lime"
     assert state.method_settings() == {"n_samples": 300, "segmentation": "radio", "n_segments": 40, "scale": None}
     state.method = "smoothgrad"
-    assert state.method_settings() == {"n_samples": 12, "noise_level": 1.0, "output": "logit"}
+    assert state.method_settings() == {"n_samples": 12, "noise_level": 0.5, "output": "logit"}
     state.method, state.gradient_output = "integrated_gradients", "logit"
     assert state.method_settings() == {"n_steps": 32, "output": "logit"}
     state.method = "gradcam"  # keeps its own default output (the logit): the viewer passes none

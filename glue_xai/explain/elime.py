@@ -17,7 +17,7 @@ the elite frequency still decides wherever it differs.
 """
 import numpy as np
 
-from glue_xai.explain.lime import perturbed_probabilities, superpixels_of, weighted_ridge
+from glue_xai.explain.lime import perturbed_probabilities, superpixel_map, superpixels_of, weighted_ridge
 from glue_xai.explain.substrate import make_substrate
 
 
@@ -162,7 +162,7 @@ def elime(model, x, target, seed=0, n_segments=64, segmentation="radio", scale=N
         unit = (surrogate - surrogate.min()) / spread if spread > 0 else np.zeros_like(surrogate)
         weights += 0.45 / elite * unit
     return {
-        "map": weights[segments],
+        "map": superpixel_map(weights, segments, x, hidden),
         "segments": segments,
         "weights": weights,
         "n_model_evals": fitness_of.n_evals,

@@ -89,6 +89,15 @@ def superpixels_of(x, segments=None, segmentation="radio", n_segments=64, scale=
     return segments, int(segments.max()) + 1
 
 
+def superpixel_map(weights, segments, x, hidden):
+    """Each superpixel's weight painted on its pixels, except pixels that equal the
+    substrate: hiding them changes nothing, so they carry no relevance. On a clipped
+    radio map that is the empty sky (exact zeros), which otherwise would be painted in
+    large tiles by the weight of the few noise peaks in its superpixel."""
+    changed = np.any(np.asarray(x) != np.asarray(hidden), axis=0)
+    return np.where(changed, np.asarray(weights)[segments], 0.0)
+
+
 def lime(model, x, target, seed=0, n_samples=1000, segmentation="radio", n_segments=64, scale=None,
          substrate="noise", kernel_width=0.25, alpha=1.0, segments=None, masks=None):
     """LIME on a model-ready input ``x`` (C, h, w); returns a dict for the dispatcher.
@@ -109,7 +118,7 @@ def lime(model, x, target, seed=0, n_samples=1000, segmentation="radio", n_segme
     weights = kernel_weights(masks, kernel_width)
     coef, intercept, r2 = weighted_ridge(masks, probs, weights, alpha=alpha)
     return {
-        "map": coef[:, target][segments],
+        "map": superpixel_map(coef[:, target], segments, x, hidden),
         "segments": segments,
         "weights": coef[:, target],
         "n_model_evals": len(masks),

@@ -22,7 +22,7 @@ def _demo_source(table, fr_class):
     return min(rows, key=lambda i: abs(float(table[i]["las_arcsec"]) - SHOWCASE_LAS_ARCSEC[fr_class]))
 
 
-def build_demo(app, method="smoothgrad", model="mirabest-fr-smooth"):
+def build_demo(app, method="saliency", model="mirabest-fr"):
     """Fill ``app`` with the demo data and viewers; returns the XAI viewers.
 
     The default is SmoothGrad of the smooth-gradient model: of the shipped models and
@@ -99,7 +99,7 @@ def wait_until_explained(app, viewers, timeout=120):
         time.sleep(0.05)
 
 
-def run_demo(screenshot=None, method="smoothgrad", model="mirabest-fr-smooth"):
+def run_demo(screenshot=None, method="saliency", model="mirabest-fr"):
     """Open glue on the demo; with ``screenshot``, render it to that PNG and exit instead."""
     import os
 
