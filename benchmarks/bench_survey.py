@@ -31,6 +31,10 @@ from astropy.table import Table
 
 from glue_xai.data.mirabest import mirabest_root
 
+#: The environment before any Dask cluster ran here (a LocalCluster sets OMP_NUM_THREADS,
+#: MALLOC_TRIM_THRESHOLD_, ... in its parent's environment), for the child processes.
+ENVIRONMENT = dict(os.environ)
+
 
 def synthetic_survey(n, folder):
     """A catalogue of ``n`` rows reusing the 260 real FIRST cutouts (absolute file paths)."""
@@ -90,7 +94,7 @@ def peak_rss_mb(n, folder):
             f"sizes_from=None, overwrite=True, partition_size=200); "
             f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENVIRONMENT)
     return int(done.stdout.split()[-1]) / 1024.0, time.perf_counter() - started
 
 
@@ -105,7 +109,7 @@ def resume_after_kill(n, folder):
                 str(mirabest_root() / "fits"), "--out", str(path), "--sizes-from", "method", "--partition-size",
                 "10", "--quiet"]
 
-    process = subprocess.Popen(command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENVIRONMENT)
     parts = Path(folder) / "killed.fits.parts"
     while len(list(parts.glob("table-*.fits"))) < n // 30 and process.poll() is None:
         time.sleep(0.05)
@@ -113,10 +117,11 @@ def resume_after_kill(n, folder):
     process.wait()
     kept = len(list(parts.glob("table-*.fits")))
     started = time.perf_counter()
-    subprocess.run(command(out), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command(out), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENVIRONMENT)
     resumed = time.perf_counter() - started
     started = time.perf_counter()
-    subprocess.run(command(uninterrupted), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(command(uninterrupted), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                   env=ENVIRONMENT)
     whole = time.perf_counter() - started
     a, b = Table.read(out), Table.read(uninterrupted)
     equal = a.colnames == b.colnames and all(
