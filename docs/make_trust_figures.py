@@ -42,6 +42,7 @@ def main(argv=None):
 
     import glue_xai as gx
     from glue_xai.data.cutouts import read_cutout
+    from glue_xai.explain.api import SIGNED_METHODS
     from glue_xai.data.mirabest import mirabest_root
     from glue_xai.data.splits import dev_split
     from glue_xai.explain.metrics_localisation import relevance_mass_inside
@@ -70,7 +71,7 @@ def main(argv=None):
             share = relevance_mass_inside(e.model_map, mask)
             shown = e.model_map
             limit = np.abs(shown).max() or 1.0
-            signed = method in ("lime", "integrated_gradients")
+            signed = bool(e.params.get("signed", method in SIGNED_METHODS))
             ax.imshow(shown, origin="lower", cmap="RdBu_r" if signed else "inferno",
                       vmin=-limit if signed else 0, vmax=limit)
             ax.contour(field > median + 3 * sigma, levels=[0.5], colors="lime", linewidths=0.5)

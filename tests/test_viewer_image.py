@@ -403,3 +403,16 @@ def test_extent_line_wanted_before_the_request_is_measured_in_the_worker(app, qt
                     timeout=WAIT_MS)
     measured = artist.explanation.extras["salient_extent"]  # came with the explanation from the worker
     assert measured["extent_arcsec"] == measure_salient_extent(artist.explanation, artist.region.wcs)["extent_arcsec"]
+
+
+def test_legend_says_no_source_on_empty_sky(app, qtbot, fri):
+    """Beam-correlated noise at FIRST's rms: the legend says so instead of a confident class."""
+    from scipy import ndimage
+
+    noise = ndimage.gaussian_filter(np.random.default_rng(3).standard_normal((300, 300)), 1.27)
+    empty = Data(label="empty sky", image=1.5e-4 * noise / noise.std(), coords=fri.wcs)
+    viewer = open_viewer(app, empty, method="saliency")
+    draw(app, empty, RectangularROI(74.5, 224.5, 74.5, 224.5))
+    artist = wait_for_overlay(qtbot, viewer)
+    assert not artist.explanation.extras["assessment"].has_source
+    assert "no source" in artist.legend_text() and "model would say" in artist.legend_text()
