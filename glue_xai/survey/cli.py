@@ -98,14 +98,27 @@ def run_explain(args):
     """Run the survey the parsed ``args`` describe; returns the exit code."""
     from glue_xai.survey.run import run_survey
 
+    import signal
+
     bar = None if args.quiet else ProgressBar()
+    interrupted = []
+
+    def on_interrupt(signum, frame):
+        # Remembered as well as raised: code deep inside a library (a C call, a broad
+        # except) may swallow the KeyboardInterrupt, and the run then stops at the next
+        # partition boundary instead of running to the end.
+        interrupted.append(signum)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = run_survey(args.catalogue, args.out, cutouts=args.cutouts, survey=args.survey, maps=args.maps,
                             model=args.model, method=args.method, seed=args.seed, target=args.target,
                             sizes_from=None if args.sizes_from == "method" else args.sizes_from, ra=args.ra,
                             dec=args.dec, size_arcsec=args.size_arcsec, partition_size=args.partition_size,
                             workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite,
-                            progress=bar, log=lambda text: print(text, file=sys.stderr))
+                            progress=bar, log=lambda text: print(text, file=sys.stderr),
+                            cancelled=lambda: bool(interrupted))
     except SurveyInterrupted as stop:
         if bar is not None:
             bar.close()
@@ -113,6 +126,7 @@ def run_explain(args):
               "are skipped.", file=sys.stderr)
         return INTERRUPTED
     finally:
+        signal.signal(signal.SIGINT, previous)
         if bar is not None:
             bar.close()
     print(f"wrote {result.out}: {result.n_rows} rows, {result.ok} ok, {result.flagged} flagged, "
