@@ -137,7 +137,9 @@ def bad_model_files(folder, reference_model):
         "notes.pt": (b"see the wiki for the weights\n", r"is not a PyTorch model file"),
         "card.pt": (json.dumps(reference_model.card.to_dict()).encode(), r"is not a PyTorch model file"),
         "half.pt": (whole[: len(whole) // 2], r"not a readable PyTorch model file \(a damaged or truncated zip"),
-        "flipped.pt": (whole[:5000] + bytes([whole[5000] ^ 0xFF]) + whole[5001:], r"damaged or truncated"),
+        # A byte flipped in the zip's central directory (a flipped byte among the weights'
+        # own data would only change a weight, which no reader can tell).
+        "flipped.pt": (whole[:-30] + bytes([whole[-30] ^ 0xFF]) + whole[-29:], r"damaged or truncated"),
         "pickle_junk.pt": (b"\x80\x02" + rng.bytes(64), r"damaged or truncated, or torch.save did not write it"),
     }
     for name, (content, _) in files.items():
