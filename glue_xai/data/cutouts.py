@@ -261,6 +261,17 @@ def read_cutout(path, hdu=None, require_wcs=True):
     """
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path must be a FITS file's path, got {type(path).__name__}")
+    image, wcs, header = read_image(path, hdu, require_wcs)
+    return Cutout(image=image, wcs=wcs, header=header, path=Path(path))
+
+
+def read_image(path, hdu=None, require_wcs=True, commentary=True):
+    """``(image, celestial WCS, header)`` of a FITS file, read as :func:`read_cutout` does.
+
+    ``commentary=False`` drops the COMMENT/HISTORY cards from the header first: a FIRST
+    cutout has hundreds, and astropy checks every card each time a WCS is built or
+    copied, which is most of a survey source's reading time.
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")
@@ -271,11 +282,14 @@ def read_cutout(path, hdu=None, require_wcs=True):
             raise ValueError(f"{path}: not a readable FITS file ({error})") from error
         with hdul:
             chosen = _image_hdu(hdul, path, hdu)
-            header = _clean_header(chosen.header)
+            if commentary:
+                header = _clean_header(chosen.header)
+            else:
+                header = fits.Header([card for card in chosen.header.cards if card.keyword not in _COMMENTARY])
             image, kept = _squeeze(chosen.data, path)
             image = _as_float(image).copy()
         wcs = _celestial_wcs(header, kept, path, require_wcs)
-    return Cutout(image=image, wcs=wcs, header=header, path=path)
+    return image, wcs, header
 
 
 def _fits_files(folder):

@@ -167,11 +167,20 @@ def assess(model, image, wcs=None, pixel_scale_arcsec=None, fit="crop"):
     if wcs is not None and pixel_scale_arcsec is None:
         pixel_scale_arcsec = pixel_scale_from_wcs(wcs)
     x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)
-    probabilities = model.proba_of_inputs(x[None])[0]
-    channels = model._as_channels(image)
-    grey = channels.mean(axis=0)
+    return _assessment(model, image, x, placement, model.proba_of_inputs(x[None])[0], pixel_scale_arcsec)
+
+
+def assess_explanation(model, image, explanation):
+    """:func:`assess` of the image ``explanation`` was computed on, reusing its model input,
+    placement and probabilities instead of preparing and classifying the image again."""
+    return _assessment(model, image, explanation.model_input, explanation.placement, explanation.probabilities,
+                       explanation.params.get("pixel_scale_arcsec"))
+
+
+def _assessment(model, image, x, placement, probabilities, pixel_scale_arcsec):
+    grey = model._as_channels(image).mean(axis=0)
     field = placement.sample_input(grey)
-    scale = model.card.pixel_scale_arcsec or pixel_scale_arcsec
+    scale = model.card.pixel_scale_arcsec or pixel_scale_arcsec  # the field is on the model's grid
     peak_snr, island_snr = detection(field, scale, noise_image=grey)
     has_source = peak_snr >= DETECTION["peak_snr"] and island_snr >= DETECTION["island_snr"]
 
@@ -193,5 +202,5 @@ def assess(model, image, wcs=None, pixel_scale_arcsec=None, fit="crop"):
         reason = "source detected; this model has no training-feature reference, so no out-of-distribution check"
     else:
         reason = f"source detected (peak {peak_snr:.0f} sigma) and like the training data"
-    return Assessment(probabilities, tuple(model.classes), bool(has_source), peak_snr, island_snr, ood_score,
-                      bool(in_distribution), reason)
+    return Assessment(np.asarray(probabilities), tuple(model.classes), bool(has_source), peak_snr, island_snr,
+                      ood_score, bool(in_distribution), reason)

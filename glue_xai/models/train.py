@@ -49,19 +49,20 @@ def augment(x, generator):
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
-def emission_masks(images, min_pixels=5, grow=3):
-    """Where each (N, h, w) model-ready image's source is: islands of non-zero (above
-    3 sigma) pixels of at least ``min_pixels`` (about half a FIRST beam; smaller ones are
-    noise peaks), grown by ``grow`` pixels (one beam). Used by the gradient penalty."""
+def emission_masks(images, grow=3):
+    """Where each (N, h, w) model-ready image's source is: its emission islands (as the
+    radio superpixels find them, :func:`~glue_xai.explain.segmentation.emission_islands`;
+    smaller islands are noise peaks), or its brightest pixel when there is none, grown by
+    ``grow`` pixels (one beam). Used by the gradient penalty."""
     from scipy import ndimage
+
+    from glue_xai.explain.segmentation import emission_islands
 
     masks = np.zeros(images.shape, dtype=bool)
     for i, image in enumerate(images):
-        labels, n = ndimage.label(image > 0)
-        if n == 0:
+        if not image.any():  # a blank image (MiraBest has six): no source anywhere
             continue
-        sizes = ndimage.sum_labels(np.ones_like(image), labels, index=np.arange(1, n + 1))
-        keep = np.isin(labels, np.flatnonzero(sizes >= min_pixels) + 1)
+        keep = emission_islands(image)
         if not keep.any():
             keep = image == image.max()
         masks[i] = ndimage.binary_dilation(keep, iterations=grow)

@@ -94,7 +94,7 @@ def explain_sources(model, images, wcs_headers, rows, method, seed, target, opti
                 continue
             try:
                 columns = {STATUS: OK, **source_columns(explanation, image, wcs, measured)}
-                columns.update(trust_columns(model, image, wcs))
+                columns.update(trust_columns(model, image, explanation))
             except Exception as error:  # a measurement gone wrong costs this source only
                 results[k] = ({STATUS: f"error: {type(error).__name__}: {error}"}, None)
                 continue
@@ -109,13 +109,14 @@ def explain_sources(model, images, wcs_headers, rows, method, seed, target, opti
 HAS_SOURCE, IN_DISTRIBUTION, OOD_SCORE = PREFIX + "has_source", PREFIX + "in_distribution", PREFIX + "ood_score"
 
 
-def trust_columns(model, image, wcs):
+def trust_columns(model, image, explanation):
     """``xai_has_source``, ``xai_in_distribution`` and ``xai_ood_score`` of one cutout, from
     :func:`glue_xai.models.assess.assess` (whether there is a source to classify, and whether
-    it looks like the model's training data)."""
-    from glue_xai.models.assess import assess
+    it looks like the model's training data): the explanation's own assessment when the
+    viewer's job made one, else one reusing the explanation's model input and probabilities."""
+    from glue_xai.models.assess import assess_explanation
 
-    found = assess(model, image, wcs=wcs, fit="pad")
+    found = explanation.extras.get("assessment") or assess_explanation(model, image, explanation)
     return {HAS_SOURCE: bool(found.has_source), IN_DISTRIBUTION: bool(found.in_distribution),
             OOD_SCORE: float(found.ood_score)}
 

@@ -182,28 +182,11 @@ _OPEN = {}  # path -> (pixels, WCS): the survey image last read by this process 
 
 
 def _read_image(path):
-    """The image (float, NaN kept) and celestial WCS of a FITS file, as
-    :func:`glue_xai.data.cutouts.read_cutout` reads them, but with the WCS built from the
-    header's cards without COMMENT/HISTORY (a FIRST cutout has hundreds, and astropy checks
-    every card each time a WCS is made or copied: that was most of a source's reading time)."""
-    from astropy.io import fits
+    """The image and celestial WCS of a FITS file, without its commentary cards (see
+    :func:`glue_xai.data.cutouts.read_image`)."""
+    from glue_xai.data.cutouts import read_image
 
-    from glue_xai.data.cutouts import _COMMENTARY, _as_float, _celestial_wcs, _image_hdu, _quiet_unprintable, _squeeze
-
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"{path}: no such file")
-    with _quiet_unprintable():
-        try:
-            hdul = fits.open(path, memmap=False)
-        except OSError as error:
-            raise ValueError(f"{path}: not a readable FITS file ({error})") from error
-        with hdul:
-            chosen = _image_hdu(hdul, path, None)
-            header = fits.Header([card for card in chosen.header.cards if card.keyword not in _COMMENTARY])
-            image, kept = _squeeze(chosen.data, path)
-            image = _as_float(image).copy()
-        wcs = _celestial_wcs(header, kept, path, require_wcs=True)
+    image, wcs, _ = read_image(path, commentary=False)
     return image, wcs
 
 

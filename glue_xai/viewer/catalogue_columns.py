@@ -128,7 +128,7 @@ def explain_stack(stack, settings, slices=None, model_store=None, cache=None, pr
             measured = measurement_explanation(explanation, lambda method, options: run(ExplanationJob(
                 region, replace(source_settings, method=method, options=tuple(sorted(options.items()))))))
             columns = {STATUS: OK, **source_columns(explanation, image, wcs, measured)}
-            columns.update(trust_columns(model_store.get(settings.model_name), image, wcs))
+            columns.update(trust_columns(model_store.get(settings.model_name), image, explanation))
             if columns[HAS_SOURCE] is False:
                 columns[STATUS] = "no_source"
             elif columns[IN_DISTRIBUTION] is False:

@@ -127,7 +127,7 @@ class ExplanationJob:
         self.checkpoint()
         # Is there a source, and is it like the training data? (one forward pass; the
         # legend shows "no source" instead of a confident class on empty sky)
-        explanation.extras["assessment"] = assess_region(model, region)
+        explanation.extras["assessment"] = assess_region(model, region, explanation)
         if self.measure_extent:  # off the GUI thread (20-70 ms), for the viewer's extent line
             explanation.extras["salient_extent"] = measure_salient_extent(explanation, region.wcs)
         if self.progress is not None:
@@ -135,12 +135,13 @@ class ExplanationJob:
         return explanation
 
 
-def assess_region(model, region):
-    """:func:`glue_xai.assess` of the region's pixels, or None for a model it cannot judge."""
-    from glue_xai.models.assess import assess
+def assess_region(model, region, explanation):
+    """:func:`glue_xai.assess` of the region's pixels (reusing the explanation's model input
+    and probabilities), or None for a model it cannot judge."""
+    from glue_xai.models.assess import assess_explanation
 
     try:
-        return assess(model, region.pixels, wcs=region.wcs, fit="pad")
+        return assess_explanation(model, region.pixels, explanation)
     except (TypeError, ValueError):  # e.g. a model without a torch module: no verdict, no error
         return None
 
