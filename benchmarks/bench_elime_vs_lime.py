@@ -20,7 +20,7 @@ Protocol, per cutout (model input x, one SLIC segmentation shared by all three):
    wall time of one explanation at that rung. Rungs are tried until one qualifies; a
    rung stops at the first seed worse than the reference plus the slack.
 
-Deletion areas use :func:`glue_xai.explain.metrics.deletion_curve` (noise substrate,
+Deletion areas use :func:`glue_xai.methods.metrics.deletion_curve` (noise substrate,
 20 steps, fixed tie-break seed) on the model's input grid. Times are whole-explanation
 wall times on this machine's default torch threads, segmentation excluded for all
 three (it is shared).
@@ -104,10 +104,10 @@ def main():
     args = parser.parse_args()
 
     import glue_xai as gx
-    from glue_xai.explain.elime import elime
-    from glue_xai.explain.lime import lime
-    from glue_xai.explain.metrics import deletion_curve
-    from glue_xai.explain.segmentation import segment
+    from glue_xai.methods.elime import elime
+    from glue_xai.methods.lime import lime
+    from glue_xai.methods.metrics import deletion_curve
+    from glue_xai.methods.segmentation import segment
 
     model = gx.load_model("mirabest-fr")
     rows = []

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 
 import glue_xai as gx
-from glue_xai.explain import gradients, lime as our_lime
+from glue_xai.methods import gradients, lime as our_lime
 from glue_xai.data.mirabest import mirabest_root
-from glue_xai.explain.segmentation import segment
+from glue_xai.methods.segmentation import segment
 
 FITS = sorted(glob.glob(str(mirabest_root() / "fits" / "2*.fits")))
 

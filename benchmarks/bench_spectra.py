@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from glue_xai.data.spectra import synthetic_agn_spectra
-from glue_xai.explain.spectral import explain_spectrum
+from glue_xai.methods.spectral import explain_spectrum
 from glue_xai.models.spectral import from_sklearn, load_spectrum_model
 
 

@@ -184,10 +184,10 @@ def trust_flags(model, rows, sources):
 
 def method_table(model, sources, methods, options, n_randomise, log):
     import glue_xai as gx
-    from glue_xai.explain.metrics_faithfulness import deletion_curve
-    from glue_xai.explain.metrics_localisation import pointing_game, relevance_mass_inside
-    from glue_xai.explain.api import SIGNED_METHODS
-    from glue_xai.explain.metrics_sanity import randomisation_test
+    from glue_xai.methods.metrics_faithfulness import deletion_curve
+    from glue_xai.methods.metrics_localisation import pointing_game, relevance_mass_inside
+    from glue_xai.methods.api import SIGNED_METHODS
+    from glue_xai.methods.metrics_sanity import randomisation_test
 
     table = {}
     for method in methods:

@@ -4,9 +4,9 @@ On the 260 real FIRST cutouts of ``/work/shared/data/mirabest`` (catalogue colum
 ``las_arcsec``, measured by astronomers) this script measures every source
 
 * from the relevance maps of the shipped ``mirabest-fr`` model for each method
-  (:func:`glue_xai.explain.measure.salient_extent` on the model's 150x150 grid, which
+  (:func:`glue_xai.methods.measure.salient_extent` on the model's 150x150 grid, which
   is a plain crop of the cutout at 1.8"/px, explaining the predicted class), and
-* from the image alone (:func:`glue_xai.explain.measure_flux.flux_extent` on the same
+* from the image alone (:func:`glue_xai.methods.measure_flux.flux_extent` on the same
   central 150x150 pixels: on the whole 300x300 cutout unrelated sources far out get
   paired across the centre and the baseline gets worse, r = 0.39 instead of 0.56 for
   all sources),
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from measure_maps import METHOD_OPTIONS, METHODS, compute_maps, load_sources  # noqa: E402
 
 from glue_xai.data.splits import dev_split, fits_source_key  # noqa: E402
-from glue_xai.explain.measure import salient_extent  # noqa: E402
-from glue_xai.explain.measure_flux import flux_extent  # noqa: E402
+from glue_xai.methods.measure import salient_extent  # noqa: E402
+from glue_xai.methods.measure_flux import flux_extent  # noqa: E402
 
 MODEL_PIXEL_ARCSEC = 1.8
 FIELD_ARCSEC = 150 * MODEL_PIXEL_ARCSEC

@@ -16,8 +16,8 @@ import numpy as np  # noqa: E402
 import glue_xai as gx  # noqa: E402
 from glue_xai.data.cutouts import read_cutout  # noqa: E402
 from glue_xai.data.mirabest import mirabest_root  # noqa: E402
-from glue_xai.explain import metrics  # noqa: E402
-from glue_xai.explain.quality_plot import plot_quality_curves  # noqa: E402
+from glue_xai.methods import metrics  # noqa: E402
+from glue_xai.methods.quality_plot import plot_quality_curves  # noqa: E402
 
 IMAGES = Path(__file__).parent / "images"
 CUTOUT = mirabest_root() / "fits" / "200_159.735+057.880_0.1008_0091.16.fits"

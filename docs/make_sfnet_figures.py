@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 import glue_xai as gx  # noqa: E402
 from glue_xai.data.cutouts import read_cutout  # noqa: E402
 from glue_xai.data.mirabest import CLASSES, load_mirabest_batches, mirabest_root  # noqa: E402
-from glue_xai.explain.features import explain_features  # noqa: E402
+from glue_xai.methods.features import explain_features  # noqa: E402
 from glue_xai.viewer.feature_gallery import feature_gallery  # noqa: E402
 from glue_xai.viewer.feature_overlay import display_norm  # noqa: E402
 

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from glue_xai.data.spectra import AGN_TYPES, C_KMS, REST_LINES, synthetic_agn_spectra  # noqa: E402
-from glue_xai.explain.spectral import explain_spectrum  # noqa: E402
+from glue_xai.methods.spectral import explain_spectrum  # noqa: E402
 from glue_xai.models.spectral import load_spectrum_model  # noqa: E402
 from glue_xai.viewer.spectrum_data import tsne_coordinates  # noqa: E402
 

@@ -42,10 +42,10 @@ def main(argv=None):
 
     import glue_xai as gx
     from glue_xai.data.cutouts import read_cutout
-    from glue_xai.explain.api import SIGNED_METHODS
+    from glue_xai.methods.api import SIGNED_METHODS
     from glue_xai.data.mirabest import mirabest_root
     from glue_xai.data.splits import dev_split
-    from glue_xai.explain.metrics_localisation import relevance_mass_inside
+    from glue_xai.methods.metrics_localisation import relevance_mass_inside
     from glue_xai.models.preprocess import sigma_clipped_background
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))

@@ -100,7 +100,7 @@ def each_source(description):
 
 
 def main():
-    from glue_xai.explain.api import MODEL_SPECIFIC_METHODS
+    from glue_xai.methods.api import MODEL_SPECIFIC_METHODS
     from glue_xai.viewer.image_state import available_methods
 
     # SFNet features need the SFNet model: docs/make_sfnet_figures.py shows them.

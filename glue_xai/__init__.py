@@ -44,7 +44,11 @@ def assess(model, image, wcs=None, **kwargs):
     return _assess(model, image, wcs=wcs, **kwargs)
 
 
-# Bound after the subpackage import on purpose: ``gx.explain`` is the function, while
-# ``glue_xai.explain`` stays importable as a package (numpy only, no torch).
-from glue_xai.explain.api import explain  # noqa: E402
-from glue_xai.explain.explanation import Explanation  # noqa: E402
+# The methods live in glue_xai.methods (numpy only, no torch until a method runs).
+# ``gx.explain`` is the function; until 0.4 it also answers the old package paths
+# ``glue_xai.explain.<module>`` with a deprecation warning (see _explain_alias).
+from glue_xai.methods.api import explain as _explain  # noqa: E402
+from glue_xai.methods.explanation import Explanation  # noqa: E402
+from glue_xai._explain_alias import install as _install_old_paths  # noqa: E402
+
+explain = _install_old_paths(_explain)

@@ -79,7 +79,7 @@ def _evaluate(args):
 
 def _check_model_has_method(model, method):
     """``--method features`` needs a Sparse Feature Network: say so before any source is read."""
-    from glue_xai.explain.api import MODEL_SPECIFIC_METHODS
+    from glue_xai.methods.api import MODEL_SPECIFIC_METHODS
     from glue_xai.models.loading import SHIPPED, load_model, shipped_card
 
     if method not in MODEL_SPECIFIC_METHODS:
@@ -100,7 +100,7 @@ def _explain(args):
 
 
 def build_parser():
-    from glue_xai.explain.api import METHODS, MODEL_SPECIFIC_METHODS
+    from glue_xai.methods.api import METHODS, MODEL_SPECIFIC_METHODS
     from glue_xai.models import evaluate, train
 
     parser = argparse.ArgumentParser(prog="glue-xai", description="Explain astronomical classifiers in glue")

@@ -101,7 +101,7 @@ def test_cli_writes_a_table_and_a_map_cube_glue_opens(small_catalogue, mirabest_
 
 def test_size_columns_measure_integrated_gradients_unless_told_otherwise(stack, plain):
     import glue_xai as gx
-    from glue_xai.explain.measure import measurement_columns
+    from glue_xai.methods.measure import measurement_columns
     from glue_xai.viewer.catalogue_stack import cutout_wcs
 
     rows, k = cutout_rows(stack), 2

@@ -82,7 +82,7 @@ def test_each_source_uses_its_own_seed_and_the_cache_serves_a_rerun(built, refer
 
 
 def test_size_columns_measure_integrated_gradients_whatever_the_method(built):
-    from glue_xai.explain.measure import measurement_columns
+    from glue_xai.methods.measure import measurement_columns
     from glue_xai.viewer.catalogue_stack import cutout_rows, cutout_wcs
 
     cs = built
@@ -131,7 +131,7 @@ def test_tsne_of_penultimate_features_as_two_columns(built, reference_model):
 
 def test_sfnet_feature_activations_become_catalogue_columns(built):
     import glue_xai as gx
-    from glue_xai.explain.features import feature_columns
+    from glue_xai.methods.features import feature_columns
     from glue_xai.viewer.catalogue_columns import explain_stack
 
     sfnet_settings = ExplanationSettings(model_name="mirabest-sfnet", method="features", target=None, seed=0,

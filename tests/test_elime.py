@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from glue_xai.explain.elime import elime
+from glue_xai.methods.elime import elime
 from glue_xai.models.card import ModelCard
 from glue_xai.models.classifier import Classifier
 

@@ -11,7 +11,7 @@ import pytest
 import glue_xai as gx
 from glue_xai.cli import main
 from glue_xai.data.demo import demo_catalogue_path, demo_folder
-from glue_xai.explain.arguments import SettingError
+from glue_xai.methods.arguments import SettingError
 from glue_xai.models import ModelCard, save_model
 
 from helpers import patch_classifier, scene_with_decoys

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import glue_xai as gx
-from glue_xai.explain import METHODS
-from glue_xai.explain.api import MODEL_SPECIFIC_METHODS
+from glue_xai.methods import METHODS
+from glue_xai.methods.api import MODEL_SPECIFIC_METHODS
 
 from helpers import patch_classifier, scene_with_decoys
 

@@ -13,7 +13,7 @@ from glue_xai.cli import main
 from glue_xai.data.catalogue import read_catalogue, read_catalogue_cutouts
 from glue_xai.data.cutouts import read_cutout
 from glue_xai.data.demo import demo_folder
-from glue_xai.explain.explanation import Explanation
+from glue_xai.methods.explanation import Explanation
 
 from helpers import patch_classifier, scene_with_decoys
 

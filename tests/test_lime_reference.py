@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import pairwise_distances
 
-from glue_xai.explain.lime import kernel_weights, lime, sample_masks, weighted_ridge
+from glue_xai.methods.lime import kernel_weights, lime, sample_masks, weighted_ridge
 
 from helpers import patch_classifier, scene_with_decoys
 

@@ -4,8 +4,8 @@ import pytest
 from astropy.wcs import WCS
 
 from glue_xai.data.synthetic import make_radio_source
-from glue_xai.explain.measure import extent_line, measurement_columns, salient_extent
-from glue_xai.explain.measure_flux import flux_extent
+from glue_xai.methods.measure import extent_line, measurement_columns, salient_extent
+from glue_xai.methods.measure_flux import flux_extent
 
 CASES = [(kind, seed) for kind in ("FRI", "FRII") for seed in range(4)]
 
@@ -234,7 +234,7 @@ def test_explanation_extent_measures_what_the_catalogue_columns_measure():
     # A viewer's extent line (explanation_extent) and the saliency_* columns agree, also
     # for a padded cutout whose map is zero outside the model's field of view.
     import glue_xai as gx
-    from glue_xai.explain.measure import explanation_extent
+    from glue_xai.methods.measure import explanation_extent
 
     source = make_radio_source("FRII", seed=2, las_arcsec=90, position_angle_deg=60)
     model = gx.load_model("mirabest-fr")

@@ -7,7 +7,7 @@ from torch import nn
 
 import glue_xai as gx
 from glue_xai.data.synthetic import make_radio_source
-from glue_xai.explain import metrics
+from glue_xai.methods import metrics
 from glue_xai.models.card import ModelCard
 from glue_xai.models.classifier import Classifier
 
@@ -169,7 +169,7 @@ def test_quality_summary_and_plot(cases, explanations):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from glue_xai.explain.quality_plot import plot_quality_curves
+    from glue_xai.methods.quality_plot import plot_quality_curves
 
     image, mask, model = cases[0]
     summary = metrics.quality_summary(model, explanations[0]["lime"], seeds=(0, 1), n_steps=10)

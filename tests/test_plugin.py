@@ -30,7 +30,7 @@ def test_setup_registers_viewer_once_without_heavy_imports():
 
 def test_public_api():
     import glue_xai as gx
-    from glue_xai.explain.explanation import Explanation
+    from glue_xai.methods.explanation import Explanation
 
     assert callable(gx.explain) and gx.Explanation is Explanation
     assert callable(gx.load_model)

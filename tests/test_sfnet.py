@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import glue_xai as gx
-from glue_xai.explain.features import explain_features, feature_activations, feature_columns
+from glue_xai.methods.features import explain_features, feature_activations, feature_columns
 from glue_xai.models import Classifier, ModelCard
 from glue_xai.models.sfnet import SFNet, TopK
 

@@ -5,7 +5,7 @@ from glue.core import Data
 from glue.core.roi import RectangularROI
 
 import glue_xai as gx
-from glue_xai.explain.features import explain_features
+from glue_xai.methods.features import explain_features
 from test_viewer_image import WAIT_MS, draw, fri, open_viewer, wait_for_overlay  # noqa: F401
 
 

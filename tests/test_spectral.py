@@ -9,7 +9,7 @@ torch.set_num_threads(1)
 
 from glue_xai.data.spectra import (AGN_TYPES, C_KMS, REST_LINES, emission_line,  # noqa: E402
                                    log_wavelength_grid, synthetic_agn_spectra)
-from glue_xai.explain.spectral import explain_spectrum  # noqa: E402
+from glue_xai.methods.spectral import explain_spectrum  # noqa: E402
 from glue_xai.models.spectral import SpectrumClassifier, from_sklearn, load_spectrum_model  # noqa: E402
 
 

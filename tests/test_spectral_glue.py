@@ -8,7 +8,7 @@ torch.set_num_threads(1)
 pytest.importorskip("glue_qt")
 
 from glue_xai.data.spectra import synthetic_agn_spectra  # noqa: E402
-from glue_xai.explain.spectral import explain_spectrum  # noqa: E402
+from glue_xai.methods.spectral import explain_spectrum  # noqa: E402
 from glue_xai.models.spectral import load_spectrum_model  # noqa: E402
 from glue_xai.viewer.spectrum_data import (WavelengthCoordinates, add_saliency, link_catalogue,  # noqa: E402
                                            spectra_catalogue, spectra_data, spectrum_data)

@@ -6,7 +6,7 @@ from scipy import ndimage
 
 import glue_xai as gx
 from glue_xai.data.cutouts import read_cutout
-from glue_xai.explain.segmentation import SKY_BLOCKS, segment
+from glue_xai.methods.segmentation import SKY_BLOCKS, segment
 from glue_xai.models import Classifier, ModelCard
 from glue_xai.models.architectures import EmissionCNN
 from glue_xai.models.assess import DETECTION, detection, fit_ood_reference

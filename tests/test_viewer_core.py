@@ -161,7 +161,7 @@ def test_target_choices_follow_the_model():
 
 
 def test_evolved_lime_is_offered_only_when_it_imports(monkeypatch):
-    monkeypatch.setitem(sys.modules, "glue_xai.explain.elime", None)  # makes the import fail
+    monkeypatch.setitem(sys.modules, "glue_xai.methods.elime", None)  # makes the import fail
     assert "elime" not in available_methods()
     assert {"lime", "saliency", "smoothgrad", "integrated_gradients", "gradcam"} <= set(available_methods())
 

@@ -12,7 +12,7 @@ from glue.core.subset import RoiSubsetState
 
 import glue_xai as gx
 from glue_xai.data.cutouts import read_cutout
-from glue_xai.explain import Explanation
+from glue_xai.methods import Explanation
 
 FRI_FILE = "fits/100_016.236+000.073_0.2797_0058.67.fits"
 FRII_FILE = "fits/200_003.845+000.156_0.4401_0024.05.fits"
@@ -370,7 +370,7 @@ def test_option_panels_drive_the_state_and_recompute(app, qtbot, fri):
 
 
 def test_salient_extent_is_drawn_as_a_line_across_the_region(app, qtbot, fri):
-    from glue_xai.explain.measure import extent_line, salient_extent
+    from glue_xai.methods.measure import extent_line, salient_extent
 
     data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
     viewer = open_viewer(app, data, method="integrated_gradients")

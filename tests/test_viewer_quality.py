@@ -4,7 +4,7 @@ import pytest
 from glue.core import Data
 from glue.core.roi import RectangularROI
 
-from glue_xai.explain.metrics import quality_summary
+from glue_xai.methods.metrics import quality_summary
 from test_viewer_image import WAIT_MS, draw, fri, open_viewer, wait_for_overlay  # noqa: F401
 
 

@@ -7,7 +7,7 @@ image; one linear layer reads them. So for every image
     output[c] = bias[c] + sum over the k active features j of weight[c, j] * feature[j]
 
 and each term, with the trunk's map of channel j, is an explanation built into the model
-(see :func:`glue_xai.explain.features.explain_features`).
+(see :func:`glue_xai.methods.features.explain_features`).
 
 Registered as architecture ``"sfnet"``, so the project's training recipe and
 :func:`glue_xai.models.load_model` build it from a model card. The shipped model:
@@ -115,7 +115,7 @@ register_architecture("sfnet", SFNet)
 
 def sparsity_summary(model, images):
     """How an SFNet Classifier uses its features over ``images`` (in their own pixels)."""
-    from glue_xai.explain.features import feature_activations
+    from glue_xai.methods.features import feature_activations
 
     active = feature_activations(model, images) != 0
     uses = active.sum(axis=0)

@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from glue_xai.models.preprocess import normalise
-from glue_xai.data.mirabest import CLASSES, PIXEL_SCALE_ARCSEC, load_mirabest_batches, validation_split
+from glue_xai.data.mirabest import (CLASSES, PIXEL_SCALE_ARCSEC, load_mirabest_batches, mirabest_root,
+                                    validation_split)
 
 MIRABEST_TERMS = (
     "FIRST survey images: 'Permission is granted for publication and reproduction of this material "
@@ -51,12 +52,12 @@ def augment(x, generator):
 
 def emission_masks(images, grow=3):
     """Where each (N, h, w) model-ready image's source is: its emission islands (as the
-    radio superpixels find them, :func:`~glue_xai.explain.segmentation.emission_islands`;
+    radio superpixels find them, :func:`~glue_xai.methods.segmentation.emission_islands`;
     smaller islands are noise peaks), or its brightest pixel when there is none, grown by
     ``grow`` pixels (one beam). Used by the gradient penalty."""
     from scipy import ndimage
 
-    from glue_xai.explain.segmentation import emission_islands
+    from glue_xai.methods.segmentation import emission_islands
 
     masks = np.zeros(images.shape, dtype=bool)
     for i, image in enumerate(images):
@@ -148,15 +149,61 @@ def fit_temperature(logits, labels):
     return float(np.exp(minimize_scalar(nll, bounds=(-3, 3), method="bounded").x))
 
 
+def tune_cutouts(train_keys, val_keys, root=None, seed=0, repeat=2):
+    """The tune part's raw FITS cutouts of FR I/II sources, as the wrapper feeds them to the
+    model: ``(x_train, y_train, x_val, y_val)`` float32 (N, 1, 150, 150) and int labels.
+
+    The batches hold only standard, confidently classified sources; these cutouts add what
+    the model meets on real sky and never met in training: the survey's own noise and
+    neighbours, bent (wide-angle and head-tail) FR Is, double-doubles and uncertain FR I/IIs.
+    A source whose batch image is in the training (validation) images goes with it; the
+    sources found only as FITS are split 80/20 by class code. Sources found only as FITS
+    are repeated ``repeat`` times in the training set (they are few). Hybrids are left out.
+    """
+    from glue_xai.data.cutouts import read_image
+    from glue_xai.data.splits import dev_split
+
+    tune_rows, _ = dev_split(root).catalogue_rows(root)
+    rows = [r for r in tune_rows if r["fr_class"] in CLASSES]
+    only_fits = [r for r in rows if r["key"] not in train_keys and r["key"] not in val_keys]
+    codes = np.array([int(r["class_code"]) for r in only_fits])
+    _, val_rel = validation_split(codes, 0.2, seed) if len(only_fits) else (None, np.zeros(0, int))
+    val_only = {only_fits[i]["key"] for i in val_rel}
+    x_tr, y_tr, x_val, y_val = [], [], [], []
+    for r in rows:
+        image, _, _ = read_image(mirabest_root(root) / r["fits_file"], require_wcs=False)
+        # The wrapper's own steps: the sky noise is measured on the whole cutout.
+        x = normalise(_centre(image, 150), PREPROCESSING, noise_image=image)[None].astype(np.float32)
+        y = CLASSES.index(r["fr_class"])
+        if r["key"] in val_keys or r["key"] in val_only:
+            x_val.append(x), y_val.append(y)
+        else:
+            copies = 1 if r["key"] in train_keys else repeat
+            x_tr.extend([x] * copies), y_tr.extend([y] * copies)
+
+    def stack(xs):
+        return np.stack(xs) if xs else np.zeros((0, 1, 150, 150), np.float32)
+    return stack(x_tr), np.array(y_tr, int), stack(x_val), np.array(y_val, int)
+
+
+def _centre(image, size):
+    # The cutouts are at the model's own 1.8"/px, so the wrapper's crop is the centre crop.
+    h, w = image.shape
+    y0, x0 = (h - size) // 2, (w - size) // 2
+    return image[y0:y0 + size, x0:x0 + size]
+
+
 def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, root=None,
           architecture="emission_cnn", architecture_options=None, name="mirabest-fr", stem="mirabest_fr",
-          noise_augment=0.5, gradient_penalty=0.0, log=print):
+          noise_augment=0.5, gradient_penalty=0.0, fits=False, log=print):
     """Train on the tune part of the MiraBest batches (:mod:`glue_xai.data.splits`); write
     ``<stem>.pt`` (state dict) and ``<stem>.json`` (card).
 
     ``noise_augment``: probability that a training image gets a new sky-noise realisation
     (:func:`add_sky_noise`). ``gradient_penalty``: weight of the off-source share of the
     input gradients in the loss (0 switches it off; it doubles the cost of an epoch).
+    ``fits``: also train (and pick the epoch) on the tune part's raw FITS cutouts
+    (:func:`tune_cutouts`).
     """
     import torch
 
@@ -177,6 +224,17 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     masks = torch.from_numpy(emission_masks(images))[:, None]
     y = torch.from_numpy(data.labels).long()
     x_tr, m_tr, y_tr, x_val, y_val = x[train_idx], masks[train_idx], y[train_idx], x[val_idx], y[val_idx]
+    n_fits = (0, 0)
+    if fits:
+        keys = data.source_keys()
+        fx_tr, fy_tr, fx_val, fy_val = tune_cutouts({keys[i] for i in train_idx}, {keys[i] for i in val_idx},
+                                                    root, seed)
+        x_tr = torch.cat([x_tr, torch.from_numpy(fx_tr)])
+        m_tr = torch.cat([m_tr, torch.from_numpy(emission_masks(fx_tr[:, 0]))[:, None]])
+        y_tr = torch.cat([y_tr, torch.from_numpy(fy_tr)])
+        x_val = torch.cat([x_val, torch.from_numpy(fx_val)])
+        y_val = torch.cat([y_val, torch.from_numpy(fy_val)])
+        n_fits = (len(fx_tr), len(fx_val))
     kernel = beam_kernel()
 
     options = dict(SHIPPED_OPTIONS.get(architecture, {}) if architecture_options is None
@@ -226,7 +284,7 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     yv = y_val.numpy()
     per_class = {c: float((pred[yv == i] == i).mean()) for i, c in enumerate(CLASSES)}
 
-    levers = {"noise_augment": noise_augment, "gradient_penalty": gradient_penalty}
+    levers = {"noise_augment": noise_augment, "gradient_penalty": gradient_penalty, "fits": fits}
     card = ModelCard(
         name=name, classes=CLASSES, input_shape=(1, 150, 150), pixel_scale_arcsec=PIXEL_SCALE_ARCSEC,
         preprocessing=dict(PREPROCESSING), architecture=architecture,
@@ -235,8 +293,12 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
             "description": "FR-I / FR-II classifier of VLA FIRST 1.4 GHz radio galaxy cutouts",
             "training_data": "MiraBest basic (confidently classified FRI/FRII), tune part of the project's one "
                              "dev split (glue_xai.data.splits), batches "
-                             f"{sorted(set(data.batch.tolist()))}, {len(x_tr)} training images",
-            "validation_split": {"fraction": 0.2, "stratified": True, "seed": seed, "n_images": len(val_idx),
+                             f"{sorted(set(data.batch.tolist()))}, {len(x_tr)} training images"
+                             + (f" ({n_fits[0]} of them the tune part's raw FITS cutouts of FR I/II sources, "
+                                f"bent and uncertain ones included; sources found only as FITS twice)"
+                                if fits else ""),
+            "validation_split": {"fraction": 0.2, "stratified": True, "seed": seed, "n_images": len(y_val),
+                                 "n_fits_cutouts": n_fits[1],
                                  "of": "the tune part", "function": "glue_xai.data.mirabest.validation_split"},
             "tune_validation": {"accuracy": acc, "loss": val_loss, "recall": per_class,
                                 "note": "used to pick the epoch and the temperature: not a result"},
@@ -246,7 +308,8 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
             "levers": levers,
             "training_seconds": round(time.time() - start, 1), "history": history,
             "recipe": f"glue-xai train --epochs {epochs} --seed {seed} --architecture {architecture} "
-                      f"--noise-augment {noise_augment} --gradient-penalty {gradient_penalty}",
+                      f"--noise-augment {noise_augment} --gradient-penalty {gradient_penalty}"
+                      + (" --fits" if fits else ""),
             "preprocessing_note": "pixels below median + 3 sigma (sigma-clipped sky) set to 0, then divided by "
                                   "the peak; a 150x150 centre crop at 1.8 arcsec/pixel",
             "terms_of_use": MIRABEST_TERMS, "citations": MIRABEST_CITATIONS,
@@ -257,7 +320,7 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     card.save(out_dir / f"{stem}.json")
     if hasattr(module, "features"):
         write_ood_reference(out_dir, stem, root, seed, batches=batches)
-    log(f"best epoch {best[3]}: tune-part validation accuracy {acc:.3f} on {len(val_idx)} images, "
+    log(f"best epoch {best[3]}: tune-part validation accuracy {acc:.3f} on {len(y_val)} images, "
         f"temperature {temperature:.2f} -> {out_dir}")
     return card
 
@@ -307,6 +370,8 @@ def add_arguments(parser):
                         help="share of training images given a new sky-noise realisation (default 0.5)")
     parser.add_argument("--gradient-penalty", type=float, default=0.0,
                         help="weight of the off-source input-gradient share in the loss (default 0: off)")
+    parser.add_argument("--fits", action="store_true",
+                        help="also train on the tune part's raw FITS cutouts (bent and uncertain FR I/II)")
     parser.add_argument("--name", default="mirabest-fr",
                         help="model name; files are <name with _ for ->.pt and .json (default mirabest-fr)")
     parser.add_argument("--smooth", action="store_true",
@@ -326,7 +391,7 @@ def run(args):
     return train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
                  architecture=args.architecture, architecture_options=options, name=args.name,
                  stem=args.name.replace("-", "_"), noise_augment=args.noise_augment,
-                 gradient_penalty=args.gradient_penalty)
+                 gradient_penalty=args.gradient_penalty, fits=args.fits)
 
 
 def main(argv=None):

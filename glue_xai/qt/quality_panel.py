@@ -3,7 +3,7 @@ from matplotlib.backends.backend_qtagg import FigureCanvasQTAgg
 from matplotlib.figure import Figure
 from qtpy import QtWidgets
 
-from glue_xai.explain.quality_plot import plot_quality_curves
+from glue_xai.methods.quality_plot import plot_quality_curves
 
 __all__ = ["QualityPanel", "describe_quality"]
 

@@ -65,7 +65,7 @@ def run_batch(images, wcs_headers, rows, model="mirabest-fr", method="saliency",
     one core); None measures ``method``'s own maps at no extra cost. A source whose cutout
     cannot be explained gets an ``xai_status`` saying why and NaN elsewhere.
     """
-    from glue_xai.explain.api import METHODS
+    from glue_xai.methods.api import METHODS
     from glue_xai.survey.engines import check_where
 
     if sizes_from is not None and sizes_from not in METHODS:

@@ -54,7 +54,7 @@ def explain_many(model, images, wcs_list, seeds, method, target, options, sizes_
 
 
 def _default(method, name):
-    from glue_xai.explain.api import method_options
+    from glue_xai.methods.api import method_options
 
     return method_options(method).get(name)
 
@@ -88,9 +88,9 @@ def _prepare(model, images, wcs_list):
 
 def _explanations(model, method, options, x, targets, seeds, probabilities, prepared, target):
     """Explanation objects of ``method`` for the model inputs ``x`` (n, C, h, w)."""
-    from glue_xai.explain.api import method_options
-    from glue_xai.explain.arguments import check_settings
-    from glue_xai.explain.explanation import Explanation
+    from glue_xai.methods.api import method_options
+    from glue_xai.methods.arguments import check_settings
+    from glue_xai.methods.explanation import Explanation
 
     allowed = method_options(method)
     check_settings(method, options, allowed, seeds[0] if seeds else 0)
@@ -144,7 +144,7 @@ def _gradients(model, inputs, row_targets, output):
     most ``model.batch_size`` rows and never fewer than two."""
     import torch
 
-    from glue_xai.explain.gradients import _scores
+    from glue_xai.methods.gradients import _scores
 
     total = len(inputs)
     if total == 1:  # a lone input: in a pair with itself, for the same rounding as in any batch
@@ -176,7 +176,7 @@ def _saliency(model, x, targets, seeds, settings):
 def _integrated_gradients(model, x, targets, seeds, settings):
     import torch
 
-    from glue_xai.explain.gradients import make_baseline
+    from glue_xai.methods.gradients import make_baseline
 
     n_steps = int(settings["n_steps"])
     if n_steps < 1:

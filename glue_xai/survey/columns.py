@@ -113,12 +113,12 @@ def source_columns(explanation, image, wcs=None, measured=None):
     ``xai_relevance_in_source`` (share of the positive relevance lying on the source's
     emission, within the model's field of view), ``xai_source_area`` (the share of that
     field which is emission: the chance level of the previous number), and, from
-    :func:`glue_xai.explain.measure.measurement_columns`, the salient and flux extents
+    :func:`glue_xai.methods.measure.measurement_columns`, the salient and flux extents
     (``xai_saliency_extent_arcsec``, ``xai_flux_extent_arcsec``, ...) of ``measured``
     (an explanation of the same image, see :func:`measurement_explanation`; default
     ``explanation``).
     """
-    from glue_xai.explain.measure import field_of_view, measurement_columns
+    from glue_xai.methods.measure import field_of_view, measurement_columns
 
     image = np.asarray(image, dtype=np.float64)
     seen = field_of_view(explanation, image.shape)

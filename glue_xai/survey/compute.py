@@ -123,7 +123,7 @@ def trust_columns(model, image, explanation):
 
 def explain_one(model, image, wcs, seed, method, target, options, sizes_from):
     """``(explanation, measured)`` of one source through :func:`glue_xai.explain` (any method)."""
-    from glue_xai.explain.api import explain
+    from glue_xai.methods.api import explain
 
     explanation = explain(model, image, method=method, target=target, seed=seed, wcs=wcs, fit="pad", **options)
     measured = measurement_explanation(explanation, lambda other, other_options: explain(

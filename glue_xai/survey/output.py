@@ -124,7 +124,7 @@ def read_map_wcs(path, slice_index):
 def _first_scale(wcs_headers):
     """Arcsec per pixel of the first cutout with a WCS (None when none has one)."""
     from glue_xai.data.cutouts import wcs_from_header
-    from glue_xai.explain.api import pixel_scale_from_wcs
+    from glue_xai.methods.api import pixel_scale_from_wcs
 
     for text in wcs_headers:
         if text:

@@ -131,7 +131,7 @@ def run_survey(catalogue, out, cutouts=None, survey=None, maps=None, model="mira
     like Ctrl-C. Raises :class:`SurveyInterrupted` when stopped; rerun to resume.
     """
     from glue_xai.data.catalogue import read_catalogue
-    from glue_xai.explain.api import METHODS
+    from glue_xai.methods.api import METHODS
     from glue_xai.survey.engines import check_where
     from glue_xai.survey.sources import plan_sources
 

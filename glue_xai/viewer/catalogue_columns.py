@@ -210,7 +210,7 @@ def embed_stack(stack, model, method="tsne", seed=0, slices=None):
 
 
 def _scale(stack, k):
-    from glue_xai.explain.api import pixel_scale_from_wcs
+    from glue_xai.methods.api import pixel_scale_from_wcs
 
     wcs = cutout_wcs(stack, k)
     return None if wcs is None else pixel_scale_from_wcs(wcs)

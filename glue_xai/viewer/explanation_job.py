@@ -10,7 +10,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from glue_xai.explain.api import explain
+from glue_xai.methods.api import explain
 from glue_xai.viewer.image_region import NothingToExplain
 
 __all__ = ["Cancelled", "ExplanationSettings", "ExplanationJob", "ExplanationCache", "settings_from_state"]
@@ -148,9 +148,9 @@ def assess_region(model, region, explanation):
 
 def measure_salient_extent(explanation, wcs=None):
     """The salient extent of the explanation's map, measured as the catalogue's
-    ``saliency_*`` columns are (:func:`glue_xai.explain.measure.explanation_extent`), or
+    ``saliency_*`` columns are (:func:`glue_xai.methods.measure.explanation_extent`), or
     None when nothing in it is salient enough to measure."""
-    from glue_xai.explain.measure import explanation_extent
+    from glue_xai.methods.measure import explanation_extent
 
     try:
         return explanation_extent(explanation, wcs)

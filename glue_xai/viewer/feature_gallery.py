@@ -5,7 +5,7 @@ likes best, with where in them it fires, and name what they share.
 """
 import numpy as np
 
-from glue_xai.explain.features import explain_features, feature_activations
+from glue_xai.methods.features import explain_features, feature_activations
 from glue_xai.viewer.feature_overlay import display_norm
 
 

@@ -2,7 +2,7 @@
 
 Every setting is an echo property, so the Qt panel only connects widgets to it and a
 test can drive it without a screen. Changing the image or the model recomputes the
-:class:`~glue_xai.explain.features.FeatureExplanation`; the feature choices are the
+:class:`~glue_xai.methods.features.FeatureExplanation`; the feature choices are the
 features active for that image, strongest contribution first.
 """
 from echo import CallbackProperty, SelectionCallbackProperty, delay_callback
@@ -29,7 +29,7 @@ def image_of(data):
     pixel_scale = None
     wcs = getattr(data, "coords", None)
     if getattr(wcs, "has_celestial", False):
-        from glue_xai.explain.api import pixel_scale_from_wcs
+        from glue_xai.methods.api import pixel_scale_from_wcs
 
         pixel_scale = pixel_scale_from_wcs(wcs)
     return data.get_data(data.main_components[0]), pixel_scale
@@ -56,7 +56,7 @@ class FeaturePanelState(State):
         self._recompute()
 
     def _recompute(self, *args):
-        from glue_xai.explain.features import explain_features
+        from glue_xai.methods.features import explain_features
 
         explanation, message = None, ""
         if self.model_name is None:

@@ -255,7 +255,7 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
 
     def _draw_extent(self):
         """The measured extent as a line across the salient region, labelled with size and angle."""
-        from glue_xai.explain.measure import extent_line
+        from glue_xai.methods.measure import extent_line
 
         result = self.salient_extent()
         if result is None:

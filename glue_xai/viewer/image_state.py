@@ -18,8 +18,8 @@ from glue.viewers.image.state import ImageSubsetLayerState, ImageViewerState
 from glue.viewers.matplotlib.state import DeferredDrawCallbackProperty as DDCProperty
 from glue.viewers.matplotlib.state import DeferredDrawSelectionCallbackProperty as DDSCProperty
 
-from glue_xai.explain.api import METHODS, SIGNED_METHODS, method_options
-from glue_xai.explain.segmentation import SEGMENTATIONS
+from glue_xai.methods.api import METHODS, SIGNED_METHODS, method_options
+from glue_xai.methods.segmentation import SEGMENTATIONS
 from glue_xai.viewer.model_store import model_classes, shipped_model_names
 
 __all__ = ["XAIImageViewerState", "XAIExplanationLayerState", "available_methods", "PREDICTED",
@@ -135,7 +135,7 @@ def available_methods():
     for method in METHODS:
         if method == "elime":
             try:
-                import glue_xai.explain.elime  # noqa: F401
+                import glue_xai.methods.elime  # noqa: F401
             except Exception:  # a missing or half-written module must not break the viewer
                 continue
         methods.append(method)
@@ -146,7 +146,7 @@ def is_signed(method, params=None):
     """Whether a map is signed (diverging colour map) or a magnitude.
 
     The map's own ``signed`` setting when it has one (saliency, SmoothGrad), else as
-    :data:`glue_xai.explain.SIGNED_METHODS` says: evolved LIME's map is how often a
+    :data:`glue_xai.methods.SIGNED_METHODS` says: evolved LIME's map is how often a
     superpixel is in the elite, a magnitude, unlike LIME's signed weights.
     """
     if params and "signed" in params:
@@ -316,7 +316,7 @@ class XAIExplanationLayerState(ImageSubsetLayerState):
     show_boundaries = DDCProperty(True, docstring="LIME: draw the superpixel boundaries")
     top_k = DDCProperty(3, docstring="LIME: outline the k most positive and k most negative superpixels")
     show_extent = DDCProperty(False, docstring="Draw the salient region's measured extent and position angle "
-                                               "as a line (glue_xai.explain.measure.salient_extent)")
+                                               "as a line (glue_xai.methods.measure.salient_extent)")
     show_legend = DDCProperty(True, docstring="Write the class, its probability and the method by the region")
 
     #: Look settings checked when a session is restored: numbers, switches, free text.

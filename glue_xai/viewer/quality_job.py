@@ -33,7 +33,7 @@ class QualityJob(ExplanationJob):
     def run(self, model_store):
         # Imported here, in the worker: the metrics pull in scipy.stats (about 0.5 s), which
         # glue's start-up should not pay for.
-        from glue_xai.explain.metrics import quality_summary
+        from glue_xai.methods.metrics import quality_summary
 
         self.checkpoint()
         model = _CancellableModel(model_store.get(self.settings.model_name), self)

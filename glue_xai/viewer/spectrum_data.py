@@ -15,7 +15,7 @@ from glue.core.coordinates import Coordinates
 from glue.core.exceptions import IncompatibleAttribute
 from glue.core.subset import MaskSubsetState
 
-from glue_xai.explain.spectral import explain_spectrum
+from glue_xai.methods.spectral import explain_spectrum
 from glue_xai.viewer.catalogue_stack import SOURCE_INDEX, link_stack
 
 FLUX = "flux"
@@ -152,7 +152,7 @@ def wavelength_of(data):
 def add_saliency(data, model, method="saliency", target=None, seed=0, **options):
     """Explain every spectrum in ``data`` and store the maps as its ``saliency`` component.
 
-    Returns the :class:`~glue_xai.explain.explanation.Explanation` objects, one per
+    Returns the :class:`~glue_xai.methods.explanation.Explanation` objects, one per
     spectrum. The settings go into ``data.meta["saliency"]`` so the map can be redone
     (the spectrum viewer does, when its method is changed).
     """

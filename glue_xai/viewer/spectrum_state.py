@@ -13,7 +13,7 @@ from glue.viewers.matplotlib.state import DeferredDrawSelectionCallbackProperty 
 from glue.viewers.profile.state import ProfileLayerState, ProfileViewerState
 
 from glue_xai.data.spectra import REST_LINES
-from glue_xai.explain.spectral import SPECTRUM_METHODS
+from glue_xai.methods.spectral import SPECTRUM_METHODS
 from glue_xai.viewer.spectrum_data import SALIENCY
 
 

@@ -5,7 +5,7 @@ INSERTION_COLOUR = "#2471a3"
 
 
 def plot_quality_curves(ax, summary, title=None):
-    """Draw the deletion and insertion curves of :func:`~glue_xai.explain.metrics.quality_summary`
+    """Draw the deletion and insertion curves of :func:`~glue_xai.methods.metrics.quality_summary`
     (or a dict with "deletion" and/or "insertion" curves) into ``ax``; returns ``ax``.
 
     Areas are in the legend: low deletion and high insertion area = a faithful map.

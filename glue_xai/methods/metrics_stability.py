@@ -8,7 +8,7 @@ from itertools import combinations
 
 import numpy as np
 
-from glue_xai.explain.metrics_inputs import is_explanation, method_settings, resolve
+from glue_xai.methods.metrics_inputs import is_explanation, method_settings, resolve
 
 
 def _top_k_count(top_k, n):
@@ -61,7 +61,7 @@ def stability(model, explanation_or_input, seeds=(0, 1, 2), top_k=0.05, method=N
     same segmentation). A run whose seed equals the explanation's own reuses its map.
     Returns ``{"seeds", "mean_jaccard", "pairwise", "level", "top_k", "n_model_evals"}``.
     """
-    from glue_xai.explain.api import method_function
+    from glue_xai.methods.api import method_function
 
     seeds = [int(s) for s in seeds]
     if len(set(seeds)) < 2:

@@ -1,7 +1,7 @@
 """Explanation quality as numbers: faithfulness, sanity, stability and localisation.
 
 Every metric works on any model (a glue_xai Classifier) and any method's map, given
-either an :class:`~glue_xai.explain.explanation.Explanation` or raw arrays (a model-ready
+either an :class:`~glue_xai.methods.explanation.Explanation` or raw arrays (a model-ready
 input and a relevance map on the model's grid).
 
 * faithfulness: :func:`deletion_curve`, :func:`insertion_curve`
@@ -12,10 +12,10 @@ input and a relevance map on the model's grid).
 """
 import time
 
-from glue_xai.explain.metrics_faithfulness import deletion_curve, insertion_curve, relevance_order
-from glue_xai.explain.metrics_localisation import pointing_game, relevance_mass_inside
-from glue_xai.explain.metrics_sanity import randomisation_layers, randomisation_test, spearman
-from glue_xai.explain.metrics_stability import jaccard, stability, top_k_agreement, top_k_set
+from glue_xai.methods.metrics_faithfulness import deletion_curve, insertion_curve, relevance_order
+from glue_xai.methods.metrics_localisation import pointing_game, relevance_mass_inside
+from glue_xai.methods.metrics_sanity import randomisation_layers, randomisation_test, spearman
+from glue_xai.methods.metrics_stability import jaccard, stability, top_k_agreement, top_k_set
 
 __all__ = ["deletion_curve", "insertion_curve", "relevance_order", "pointing_game", "relevance_mass_inside",
            "randomisation_layers", "randomisation_test", "spearman", "jaccard", "stability",

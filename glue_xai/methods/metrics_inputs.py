@@ -49,7 +49,7 @@ def resolve(model, explanation_or_input, relevance=None, target=None):
 def method_settings(explanation, method=None, options=None):
     """``(method, options)`` to recompute an explanation: its own method and settings
     (those the method accepts), overridden by ``method``/``options``."""
-    from glue_xai.explain.api import method_options
+    from glue_xai.methods.api import method_options
 
     if method is None:
         if not is_explanation(explanation):

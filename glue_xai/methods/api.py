@@ -4,8 +4,8 @@ import time
 
 import numpy as np
 
-from glue_xai.explain.arguments import check_settings
-from glue_xai.explain.explanation import Explanation
+from glue_xai.methods.arguments import check_settings
+from glue_xai.methods.explanation import Explanation
 from glue_xai.models.preprocess import pixel_scale_from_wcs  # noqa: F401  (re-exported: part of the API)
 
 METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam", "features")
@@ -17,16 +17,16 @@ MODEL_SPECIFIC_METHODS = ("features",)
 
 def method_function(method):
     """The function computing ``method`` on a model-ready input."""
-    from glue_xai.explain import gradients, lime
+    from glue_xai.methods import gradients, lime
 
     table = {"lime": lime.lime, "saliency": gradients.saliency, "smoothgrad": gradients.smoothgrad,
              "integrated_gradients": gradients.integrated_gradients, "gradcam": gradients.gradcam}
     if method == "elime":
-        from glue_xai.explain.elime import elime
+        from glue_xai.methods.elime import elime
 
         return elime
     if method == "features":
-        from glue_xai.explain.features import features
+        from glue_xai.methods.features import features
 
         return features
     if method not in table:
@@ -45,7 +45,7 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
     """Explain ``model``'s decision on ``image``.
 
     ``image``: (H, W) or (C, H, W) in its own pixels (e.g. a raw FIRST cutout in Jy/beam),
-    NaNs allowed; a 1-D array is a spectrum (see :mod:`glue_xai.explain.spectral`).
+    NaNs allowed; a 1-D array is a spectrum (see :mod:`glue_xai.methods.spectral`).
     ``target``: class name or index to explain (default: the predicted class).
     ``seed``: the one seed for segmentation, sampling and noise; same inputs and seed give
     a bit-identical map. ``wcs`` or ``pixel_scale_arcsec`` tell the model wrapper the
@@ -59,7 +59,7 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
         raise ValueError(f"image must be an array of pixels with one shape, got {type(image).__name__} ({error})") \
             from None
     if image.ndim == 1:
-        from glue_xai.explain.spectral import explain_spectrum
+        from glue_xai.methods.spectral import explain_spectrum
         from glue_xai.models.classifier import Classifier
 
         if isinstance(model, Classifier):  # an image model: a 1-D array is not an image

@@ -9,8 +9,8 @@ and the ridge problem is solved in closed form for every class at once.
 """
 import numpy as np
 
-from glue_xai.explain.segmentation import segment
-from glue_xai.explain.substrate import make_substrate
+from glue_xai.methods.segmentation import segment
+from glue_xai.methods.substrate import make_substrate
 
 
 def kernel_weights(masks, kernel_width=0.25):

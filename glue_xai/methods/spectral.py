@@ -1,7 +1,7 @@
 """Explaining spectrum classifiers along the wavelength axis.
 
 ``explain_spectrum(model, spectrum, method=...)`` returns an
-:class:`~glue_xai.explain.explanation.Explanation` whose ``map`` has one value per pixel
+:class:`~glue_xai.methods.explanation.Explanation` whose ``map`` has one value per pixel
 of the caller's spectrum: how the probability of the target class responds to the flux
 at that wavelength.
 
@@ -26,9 +26,9 @@ import time
 
 import numpy as np
 
-from glue_xai.explain.arguments import check_settings
-from glue_xai.explain.explanation import Explanation
-from glue_xai.explain.lime import kernel_weights, weighted_ridge
+from glue_xai.methods.arguments import check_settings
+from glue_xai.methods.explanation import Explanation
+from glue_xai.methods.lime import kernel_weights, weighted_ridge
 from glue_xai.models.spectral import as_spectrum_classifier
 
 SPECTRUM_METHODS = ("saliency", "smoothgrad", "integrated_gradients", "lime")

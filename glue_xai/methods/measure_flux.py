@@ -2,12 +2,12 @@
 
 Emission above ``sigma`` times the sigma-clipped background noise, keeping only the
 pieces that belong to the source in the middle of the image (the same rule and the same
-geometry as :func:`~glue_xai.explain.measure.salient_extent`, so the two can be put side
+geometry as :func:`~glue_xai.methods.measure.salient_extent`, so the two can be put side
 by side column by column).
 """
 import numpy as np
 
-from glue_xai.explain.measure_region import (FIRST_BEAM_ARCSEC, Geometry, check_map, check_wcs_shape,
+from glue_xai.methods.measure_region import (FIRST_BEAM_ARCSEC, Geometry, check_map, check_wcs_shape,
                                              describe_region, enclosed_level, pixel_scale)
 from glue_xai.models.preprocess import sigma_clipped_background
 
@@ -26,16 +26,16 @@ def flux_extent(image, wcs=None, pixel_scale_arcsec=None, sigma=3.0, *, rule="si
     background; pieces smaller than a beam, or whose peak stays below ``peak_sigma``
     times the spread, are noise (the island and peak thresholds of radio source finders). The source is the pieces near the
     centre, pieces within ``link_arcsec`` of them and pairs of pieces facing each other
-    across the centre (defaults 2 beams, see :mod:`~glue_xai.explain.measure_regions`).
+    across the centre (defaults 2 beams, see :mod:`~glue_xai.methods.measure_regions`).
     NaN pixels are missing sky.
 
     ``rule="enclosed"`` narrows that emission the way
-    :func:`~glue_xai.explain.measure.salient_extent` narrows a relevance map: to the
+    :func:`~glue_xai.methods.measure.salient_extent` narrows a relevance map: to the
     brightest pixels holding ``enclosed_fraction`` of the flux above the background, so
     the saliency and flux measurements can also be compared under one and the same rule.
 
     Returns the same keys as
-    :func:`~glue_xai.explain.measure.salient_extent`, measured on the image (peaks are
+    :func:`~glue_xai.methods.measure.salient_extent`, measured on the image (peaks are
     the brightest emission, ``threshold`` is in the image's units).
     """
     if rule not in RULES:

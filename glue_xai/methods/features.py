@@ -6,7 +6,7 @@ exact, not estimated: which features, how much each adds to the explained output
 each feature's map (the trunk's activation of that channel before pooling) on the
 image's own pixel grid.
 
-    from glue_xai.explain.features import explain_features
+    from glue_xai.methods.features import explain_features
     fe = explain_features(gx.load_model("mirabest-sfnet"), cutout)
     fe.features, fe.contributions, fe.maps      # (n,), (n,), (n, H, W)
 """

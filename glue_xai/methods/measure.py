@@ -3,21 +3,21 @@
 The idea (after the bar-length measurements made from SmoothGrad maps of a galaxy
 classifier) is to measure the region a classifier relies on, in arcseconds, and put it
 beside the classical measurement of where the flux is
-(:func:`~glue_xai.explain.measure_flux.flux_extent`).
+(:func:`~glue_xai.methods.measure_flux.flux_extent`).
 
 :func:`salient_extent` measures a map, :func:`measurement_columns` turns an
-:class:`~glue_xai.explain.Explanation` and its image into catalogue columns, and
+:class:`~glue_xai.methods.Explanation` and its image into catalogue columns, and
 :func:`extent_line` gives the line a viewer draws for the extent and angle.
 
 Conventions: pixel positions are ``(x, y)`` (column, row, 0-based, ``origin="lower"``);
 the position angle is east of north in [0, 180) degrees, measured on the sky with a WCS
 and otherwise for a standard image with north up and east to the left (see
-:mod:`~glue_xai.explain.measure_geometry`).
+:mod:`~glue_xai.methods.measure_geometry`).
 """
 import numpy as np
 from scipy import ndimage
 
-from glue_xai.explain.measure_region import (FIRST_BEAM_ARCSEC, Geometry, check_map, check_wcs_shape,
+from glue_xai.methods.measure_region import (FIRST_BEAM_ARCSEC, Geometry, check_map, check_wcs_shape,
                                              describe_region, enclosed_level, pixel_scale, touches_edge)
 from glue_xai.models.preprocess import sigma_clipped_background
 
@@ -95,7 +95,7 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, ru
     **Which pixels are the source.** Only regions connected to or near the centre
     (``centre``, pixel (x, y); default the image centre, where cutouts put their source)
     count, plus regions close to them and pairs of regions facing each other across the
-    centre (the lobes of a double): see :mod:`~glue_xai.explain.measure_regions`. So a
+    centre (the lobes of a double): see :mod:`~glue_xai.methods.measure_regions`. So a
     neighbouring, unrelated source does not inflate the extent. The distances default
     to multiples of the beam: ``centre_radius_arcsec`` 2, ``link_arcsec`` 2 and
     ``min_peak_separation_arcsec`` 2 beams.
@@ -255,7 +255,7 @@ def measurement_columns(explanation, image, wcs=None, **options):
     ``options`` go to :func:`salient_extent`. Without a WCS the explanation's pixel scale
     is used (then the centres are NaN and PAs assume north up, east left).
     """
-    from glue_xai.explain.measure_flux import flux_extent
+    from glue_xai.methods.measure_flux import flux_extent
 
     image = np.asarray(image, dtype=np.float64)
     if image.shape != np.shape(explanation.map):
@@ -283,7 +283,7 @@ def _field_of_view_map(explanation, wcs=None):
 
 
 def explanation_extent(explanation, wcs=None, **options):
-    """:func:`salient_extent` of an :class:`~glue_xai.explain.Explanation`'s map, measured
+    """:func:`salient_extent` of an :class:`~glue_xai.methods.Explanation`'s map, measured
     exactly as :func:`measurement_columns` measures it (on the model's field of view, with
     ``wcs`` or the explanation's own WCS or pixel scale), so a viewer's extent line and
     the catalogue's ``saliency_*`` columns agree."""

@@ -17,8 +17,8 @@ the elite frequency still decides wherever it differs.
 """
 import numpy as np
 
-from glue_xai.explain.lime import perturbed_probabilities, superpixel_map, superpixels_of, weighted_ridge
-from glue_xai.explain.substrate import make_substrate
+from glue_xai.methods.lime import perturbed_probabilities, superpixel_map, superpixels_of, weighted_ridge
+from glue_xai.methods.substrate import make_substrate
 
 
 def _check_options(population, generations, penalty, tournament, crossover, mutation, elite, patience):

@@ -3,7 +3,7 @@ does the map point at the component, and how much of its relevance lies on it?""
 import numpy as np
 from scipy import ndimage
 
-from glue_xai.explain.metrics_inputs import is_explanation
+from glue_xai.methods.metrics_inputs import is_explanation
 
 
 def map_for_mask(explanation_or_map, mask):

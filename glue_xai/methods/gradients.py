@@ -132,7 +132,7 @@ def smoothgrad(model, x, target, seed=0, n_samples=25, noise_level=0.5, noise="s
 
 def make_baseline(x, baseline, seed=0):
     """The reference input of integrated gradients: 'zero', 'blur', 'noise' or a number."""
-    from glue_xai.explain.substrate import make_substrate
+    from glue_xai.methods.substrate import make_substrate
 
     if isinstance(baseline, (int, float)) and not isinstance(baseline, bool):
         return np.full_like(x, float(baseline))

@@ -11,7 +11,7 @@ import copy
 import numpy as np
 from scipy.stats import rankdata
 
-from glue_xai.explain.metrics_inputs import is_explanation, method_settings, resolve
+from glue_xai.methods.metrics_inputs import is_explanation, method_settings, resolve
 
 
 def spearman(a, b, absolute=False):
@@ -69,7 +69,7 @@ def randomisation_test(model, explanation_or_input, method=None, relevance=None,
     """
     import torch
 
-    from glue_xai.explain.api import method_function
+    from glue_xai.methods.api import method_function
     from glue_xai.models.classifier import Classifier
 
     if model.module is None:

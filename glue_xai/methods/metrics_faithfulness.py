@@ -11,8 +11,8 @@ changes nothing, and on the whole image every curve would fall within its first 
 """
 import numpy as np
 
-from glue_xai.explain.metrics_inputs import resolve
-from glue_xai.explain.substrate import make_substrate
+from glue_xai.methods.metrics_inputs import resolve
+from glue_xai.methods.substrate import make_substrate
 
 
 def relevance_order(relevance, seed=0):
@@ -76,7 +76,7 @@ def deletion_curve(model, explanation_or_input, relevance=None, target=None, sub
 
     ``explanation_or_input``: an Explanation, or a model-ready input (C, h, w) with
     ``relevance`` (h, w). ``substrate``: a name (see
-    :func:`~glue_xai.explain.substrate.make_substrate`) or an array like the input.
+    :func:`~glue_xai.methods.substrate.make_substrate`) or an array like the input.
     ``support``: "changed" (the pixels that differ from the substrate) or "all".
     ``seed``: of the noise substrate and of the order among equally relevant pixels.
     Returns ``{"fractions", "probabilities", "area", "target", "n_pixels", "support",

@@ -1,17 +1,17 @@
 """The measurements shared by the saliency and the flux methods, from one selected region.
 
 :func:`describe_region` turns "these pixels are the source, these are its values" into
-the dictionary both :func:`~glue_xai.explain.measure.salient_extent` and
-:func:`~glue_xai.explain.measure_flux.flux_extent` return, so the two are measured by
+the dictionary both :func:`~glue_xai.methods.measure.salient_extent` and
+:func:`~glue_xai.methods.measure_flux.flux_extent` return, so the two are measured by
 exactly the same geometry and can be compared column by column.
 """
 import numpy as np
 from scipy import ndimage
 
-from glue_xai.explain.measure_geometry import (axis_line, brightest_on_each_side, edge_brightening, farthest_pair,
+from glue_xai.methods.measure_geometry import (axis_line, brightest_on_each_side, edge_brightening, farthest_pair,
                                                principal_axis, position_angle_deg, separation_arcsec,
                                                sky_position, two_strongest_peaks)
-from glue_xai.explain.measure_regions import regions, source_group
+from glue_xai.methods.measure_regions import regions, source_group
 
 #: FIRST's restoring beam (FWHM, arcsec): the natural unit of "close" and "small" here.
 FIRST_BEAM_ARCSEC = 5.4
@@ -32,7 +32,7 @@ def check_map(values, what="map"):
 def pixel_scale(wcs, pixel_scale_arcsec):
     """Arcsec per pixel from the WCS (preferred) or the number given; ValueError without either."""
     if wcs is not None:
-        from glue_xai.explain.api import pixel_scale_from_wcs
+        from glue_xai.methods.api import pixel_scale_from_wcs
 
         return pixel_scale_from_wcs(wcs)
     if pixel_scale_arcsec is None:
