@@ -174,10 +174,11 @@ def assess_explanation(model, image, explanation):
     """:func:`assess` of the image ``explanation`` was computed on, reusing its model input,
     placement and probabilities instead of preparing and classifying the image again."""
     return _assessment(model, image, explanation.model_input, explanation.placement, explanation.probabilities,
-                       explanation.params.get("pixel_scale_arcsec"))
+                       explanation.params.get("pixel_scale_arcsec"),
+                       explanation.extras.get("penultimate_features"))
 
 
-def _assessment(model, image, x, placement, probabilities, pixel_scale_arcsec):
+def _assessment(model, image, x, placement, probabilities, pixel_scale_arcsec, features=None):
     grey = model._as_channels(image).mean(axis=0)
     field = placement.sample_input(grey)
     scale = model.card.pixel_scale_arcsec or pixel_scale_arcsec  # the field is on the model's grid
@@ -186,7 +187,9 @@ def _assessment(model, image, x, placement, probabilities, pixel_scale_arcsec):
 
     reference = getattr(model, "ood_reference", None)
     if reference is not None and model.module is not None:
-        ood_score = float(reference.distances(penultimate_features(model, x[None]))[0])
+        if features is None:  # a survey batch computes them for many sources in one pass
+            features = penultimate_features(model, x[None])[0]
+        ood_score = float(reference.distances(np.asarray(features, dtype=np.float64)[None])[0])
         in_distribution = ood_score <= reference.threshold
     else:
         ood_score, in_distribution = float("nan"), True

@@ -5,9 +5,12 @@ of a torch model, the inputs of all the sources go through the network together,
 sources per forward and backward pass; the other methods run source by source through
 :func:`glue_xai.explain` (SmoothGrad among them: its noisy copies are the method's own
 business, and one source's copies already share a pass). Each source keeps its own seed
-(its baseline is made from it alone, as :func:`glue_xai.explain` makes it), and every pass holds at least two inputs (torch's CPU kernels give a lone
-input's gradient other rounding than the same input's in a batch), so a source's answer
-is the same whichever sources share its batch.
+(its baseline is made from it alone, as :func:`glue_xai.explain` makes it), and every pass
+holds exactly :data:`PASS_ROWS` rows, the last one padded with copies of its last input:
+torch's CPU kernels round a row's result differently in passes of different sizes (one
+row of a pass of 2 differs from the same row in a pass of 8 by ~1e-7), but not by the
+row's place in a pass of a given size. So a source's answer is the same, to the bit,
+whichever sources share its pass and however the catalogue was partitioned.
 """
 import numpy as np
 
@@ -15,10 +18,11 @@ __all__ = ["explain_many", "BATCHED_METHODS"]
 
 #: Methods computed many sources per pass; the others run one source at a time.
 BATCHED_METHODS = ("saliency", "integrated_gradients")
-#: Inputs per forward + backward pass. A backward pass keeps every layer's activations:
-#: 128 FIRST cutouts of 150 x 150 pixels hold hundreds of MB, and on one CPU thread 16 go
-#: through as fast per input (faster here, with the activations in cache).
-GRADIENT_PASS = 16
+#: Rows of every forward and forward + backward pass (see the module's docstring). A
+#: backward pass keeps every layer's activations: 128 FIRST cutouts of 150 x 150 pixels
+#: hold hundreds of MB, and on one CPU thread 16 go through as fast per input (faster
+#: here, with the activations in cache).
+PASS_ROWS = 16
 
 
 def explain_many(model, images, wcs_list, seeds, method, target, options, sizes_from):
@@ -43,11 +47,12 @@ def explain_many(model, images, wcs_list, seeds, method, target, options, sizes_
     targets = (probabilities.argmax(axis=1) if target is None
                else np.full(len(usable), model.class_index(target)))
     use_seeds = [seeds[k] for k in usable]
+    features = _features(model, x)
     shown = _explanations(model, method, options, x, targets, use_seeds, probabilities,
-                          [prepared[k] for k in usable], target)
+                          [prepared[k] for k in usable], target, features)
     measured = (shown if not needs_other else
                 _explanations(model, sizes_from, measured_options, x, targets, use_seeds, probabilities,
-                              [prepared[k] for k in usable], target))
+                              [prepared[k] for k in usable], target, features))
     for k, explanation, other in zip(usable, shown, measured):
         out[k] = (explanation, other)
     return out
@@ -86,8 +91,9 @@ def _prepare(model, images, wcs_list):
     return prepared
 
 
-def _explanations(model, method, options, x, targets, seeds, probabilities, prepared, target):
-    """Explanation objects of ``method`` for the model inputs ``x`` (n, C, h, w)."""
+def _explanations(model, method, options, x, targets, seeds, probabilities, prepared, target, features=None):
+    """Explanation objects of ``method`` for the model inputs ``x`` (n, C, h, w); ``features``
+    (n, d) or None, the network's penultimate features, kept for the assessment."""
     from glue_xai.methods.api import method_options
     from glue_xai.methods.arguments import check_settings
     from glue_xai.methods.explanation import Explanation
@@ -109,55 +115,65 @@ def _explanations(model, method, options, x, targets, seeds, probabilities, prep
             params={**settings, **params[k], "seed": int(seeds[k]), "fit": "pad", "pixel_scale_arcsec": scale,
                     "target": target},
             probabilities=probabilities[k], classes=model.classes, model_name=model.name,
-            n_model_evals=evals + 1, model_map=model_map, model_input=x_k, placement=placement, wcs=wcs))
+            n_model_evals=evals + 1, model_map=model_map, model_input=x_k, placement=placement, wcs=wcs,
+            extras={} if features is None else {"penultimate_features": features[k]}))
     return out
 
 
-def _passes(total, size):
-    """``(start, stop)`` of passes of at most ``size`` rows over ``total`` rows, none of one row
-    (a lone row, ``total == 1``, is the caller's to pair)."""
-    size = max(2, size)
-    starts = list(range(0, total, size))
-    if total - starts[-1] == 1 and len(starts) > 1:  # the last pass takes one row more
-        starts.pop()
-    return list(zip(starts, starts[1:] + [total]))
+def _padded_passes(rows):
+    """``(chunk, n)`` over ``rows`` (a numpy array or tensor): chunks of exactly
+    :data:`PASS_ROWS` rows, the last padded with copies of its last row; ``n`` real rows."""
+    import torch
+
+    for start in range(0, len(rows), PASS_ROWS):
+        chunk = rows[start:start + PASS_ROWS]
+        n = len(chunk)
+        if n < PASS_ROWS:
+            pad = [chunk[-1:]] * (PASS_ROWS - n)
+            chunk = torch.cat([chunk, *pad]) if isinstance(chunk, torch.Tensor) else np.concatenate([chunk, *pad])
+        yield chunk, n
 
 
 def _probabilities(model, x):
-    """Class probabilities of model inputs (n, C, h, w), in passes of two rows or more."""
+    """Class probabilities of model inputs (n, C, h, w), in fixed-size passes."""
     import torch
 
-    if len(x) == 1:
-        return _probabilities(model, np.concatenate([x, x]))[:1]
     parts = []
     with torch.inference_mode():
-        for start, stop in _passes(len(x), model.batch_size):
-            parts.append(model.torch_proba(torch.from_numpy(np.ascontiguousarray(x[start:stop]))).numpy())
+        for chunk, n in _padded_passes(x):
+            parts.append(model.torch_proba(torch.from_numpy(np.ascontiguousarray(chunk))).numpy()[:n])
     probabilities = np.concatenate(parts).astype(np.float64)
     if not np.isfinite(probabilities).all():
         raise ValueError(f"model {model.name!r} returned non-finite probabilities")
     return probabilities
 
 
+def _features(model, x):
+    """Penultimate features of model inputs (n, C, h, w), in fixed-size passes, for the
+    out-of-distribution check of :func:`glue_xai.models.assess.assess_explanation` (one
+    batched pass instead of one per source); None for a model without that check."""
+    from glue_xai.models.assess import penultimate_features
+
+    if getattr(model, "ood_reference", None) is None or model.module is None:
+        return None
+    return np.concatenate([penultimate_features(model, chunk)[:n] for chunk, n in _padded_passes(x)])
+
+
 def _gradients(model, inputs, row_targets, output):
-    """d(score of each row's target)/d(input), (R, C, h, w) float32 numpy, in passes of at
-    most ``model.batch_size`` rows and never fewer than two."""
+    """d(score of each row's target)/d(input), (R, C, h, w) float32 numpy, in fixed-size passes."""
     import torch
 
     from glue_xai.methods.gradients import _scores
 
-    total = len(inputs)
-    if total == 1:  # a lone input: in a pair with itself, for the same rounding as in any batch
-        return _gradients(model, torch.cat([inputs, inputs]), np.repeat(row_targets, 2), output)[:1]
-    bounds = _passes(total, min(model.batch_size, GRADIENT_PASS))
-    rows = torch.from_numpy(np.asarray(row_targets, dtype=np.int64))
+    targets = np.asarray(row_targets, dtype=np.int64)
     grads = []
-    for start, stop in bounds:
-        chunk = inputs[start:stop].detach().clone().requires_grad_(True)
+    for (chunk, n), (rows, _) in zip(_padded_passes(inputs), _padded_passes(targets)):
+        chunk = chunk.detach().clone().requires_grad_(True)
         scores = _scores(model, chunk, output)
-        picked = scores.gather(1, rows[start:stop, None]).sum()
+        # Padding rows add their own terms to the sum, never to a real row's gradient.
+        picked = scores.gather(1, torch.from_numpy(rows)[:, None]).sum()
         (grad,) = torch.autograd.grad(picked, chunk)
-        grads.append(grad)
+        grads.append(grad[:n])
     return torch.cat(grads).numpy()
 
 

@@ -62,15 +62,19 @@ def check_image(image, shape=None):
 
 
 def _wcs(header):
+    """A WCS from its header text ('' or None: no WCS); a WCS is used as it is."""
     from glue_xai.data.cutouts import wcs_from_header
 
-    return wcs_from_header(header) if header else None
+    if header is None or isinstance(header, str):
+        return wcs_from_header(header) if header else None
+    return header
 
 
 def explain_sources(model, images, wcs_headers, rows, method, seed, target, options, sizes_from, shape=None):
     """Explain the sources; returns one ``(columns, map)`` per source, in order.
 
-    ``model``: a Classifier. ``columns`` always holds ``xai_status``; ``map`` is the
+    ``model``: a Classifier. ``wcs_headers``: each source's WCS, as header text or a WCS.
+    ``columns`` always holds ``xai_status``; ``map`` is the
     explanation on the cutout's pixels (float32), or None for a source that failed.
     ``shape``: the cutout shape every source must have (None: any 2-D shape).
     """

@@ -73,7 +73,7 @@ def compute_partition(part, index, parts_path, model_name, method, seed, target,
             per_row[k] = ({STATUS: f"no cutout: {reason or 'none found'}"}, None)
             continue
         try:
-            image, header = read_source(path, ra, dec, part["size_arcsec"], keep_open=shared)
+            image, header = read_source(path, ra, dec, part["size_arcsec"], keep_open=shared, wcs_text=False)
         except SourceProblem as problem:
             per_row[k] = ({STATUS: str(problem)}, None)
             continue
@@ -88,7 +88,7 @@ def compute_partition(part, index, parts_path, model_name, method, seed, target,
     if keep_maps:
         kept = [k for k in readable if per_row[k][1] is not None]
         maps = np.stack([per_row[k][1] for k in kept]) if kept else np.zeros((0, 1, 1), dtype=np.float32)
-        write_atomically(lambda p: write_maps(maps, [headers[readable.index(k)] for k in kept],
+        write_atomically(lambda p: write_maps(maps, [headers[readable.index(k)].to_header_string() for k in kept],
                                               [rows[k] for k in kept], p, settings), folder.maps_part(index))
     columns = {"source_index": np.asarray(rows, dtype=np.int64)}
     columns.update({name: np.asarray(values) for name, values in merge_columns([c for c, _ in per_row]).items()})

@@ -200,9 +200,10 @@ def _image_of(path, keep):
     return image
 
 
-def read_source(path, ra, dec, size_arcsec, keep_open=False):
+def read_source(path, ra, dec, size_arcsec, keep_open=False, wcs_text=True):
     """The cutout (float32, (n, n)) of ``size_arcsec`` around ``(ra, dec)`` cut out of the FITS
-    file ``path``, and its WCS as header text: the pixels and WCS
+    file ``path``, and its WCS as header text (``wcs_text=False``: the WCS itself, for the
+    process that explains the source, which would only parse the text back): the pixels and WCS
     :func:`glue_xai.data.cutouts.cut_out` gives. Raises
     :class:`~glue_xai.survey.compute.SourceProblem` (``unreadable: ...``, ``no cutout: ...``)
     when the file cannot be used. ``keep_open``: keep the image for the next call (a survey
@@ -234,4 +235,4 @@ def read_source(path, ra, dec, size_arcsec, keep_open=False):
     ny, nx = image.shape
     if not (np.isfinite(x) and np.isfinite(y) and -0.5 <= x < nx - 0.5 and -0.5 <= y < ny - 0.5):
         raise SourceProblem(off)  # the cutout may reach the image, but its centre must lie on it
-    return np.asarray(piece.data, dtype=np.float32), piece.wcs.to_header_string()
+    return np.asarray(piece.data, dtype=np.float32), (piece.wcs.to_header_string() if wcs_text else piece.wcs)
