@@ -33,7 +33,7 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-qt>=4", "lime>=0.2", "captum>=0.7", "sphinx>=7"],
+        "test": ["pytest>=7", "pytest-qt>=4", "lime>=0.2", "captum>=0.7", "shap>=0.45", "sphinx>=7"],
     },
     entry_points={
         "glue.plugins": ["glue_xai = glue_xai:setup"],

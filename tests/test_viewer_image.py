@@ -416,3 +416,20 @@ def test_legend_says_no_source_on_empty_sky(app, qtbot, fri):
     artist = wait_for_overlay(qtbot, viewer)
     assert not artist.explanation.extras["assessment"].has_source
     assert "no source" in artist.legend_text() and "model would say" in artist.legend_text()
+
+
+@pytest.mark.parametrize("method", ["occlusion", "rise", "shapley"])
+def test_the_perturbation_methods_run_in_the_viewer(app, qtbot, fri, reference_model, method):
+    from glue_xai.viewer.image_state import available_methods
+
+    assert method in available_methods()
+    data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
+    viewer = open_viewer(app, data, method=method, seed=2)
+    roi = RectangularROI(100, 200, 90, 210)
+    draw(app, data, roi)
+    artist = wait_for_overlay(qtbot, viewer)
+    # The viewer hands shapley its superpixel settings (shared with LIME), the others their defaults.
+    options = viewer.state.method_settings()
+    expected, direct = expected_overlay(reference_model, fri.image, fri.wcs, roi, method, seed=2, **options)
+    assert_same_map(artist.overlay_array(), expected)
+    assert artist.explanation.method == method and method in artist.legend_text()

@@ -8,9 +8,11 @@ from glue_xai.methods.arguments import check_settings
 from glue_xai.methods.explanation import Explanation
 from glue_xai.models.preprocess import pixel_scale_from_wcs  # noqa: F401  (re-exported: part of the API)
 
-METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam", "features")
+METHODS = ("lime", "elime", "saliency", "smoothgrad", "integrated_gradients", "gradcam", "occlusion", "rise",
+           "shapley", "features")
 #: Methods whose map is signed (diverging colour map) by default.
-SIGNED_METHODS = ("lime", "integrated_gradients", "features", "saliency", "smoothgrad")
+SIGNED_METHODS = ("lime", "integrated_gradients", "features", "saliency", "smoothgrad", "occlusion", "rise",
+                  "shapley")
 #: Methods that only some models have (``features``: Sparse Feature Networks).
 MODEL_SPECIFIC_METHODS = ("features",)
 
@@ -29,6 +31,12 @@ def method_function(method):
         from glue_xai.methods.features import features
 
         return features
+    if method in ("occlusion", "rise", "shapley"):
+        from glue_xai.methods.occlusion import occlusion
+        from glue_xai.methods.rise import rise
+        from glue_xai.methods.shapley import shapley
+
+        return {"occlusion": occlusion, "rise": rise, "shapley": shapley}[method]
     if method not in table:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
     return table[method]
