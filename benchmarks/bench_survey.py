@@ -98,6 +98,14 @@ def peak_rss_mb(n, folder):
     return int(done.stdout.split()[-1]) / 1024.0, time.perf_counter() - started
 
 
+def print_rss(sizes, folder):
+    small, big = sizes
+    rss_small, t_small = peak_rss_mb(small, folder)
+    print(f"peak RSS {small:6d} sources: {rss_small:7.1f} MB ({t_small:.0f} s)", flush=True)
+    rss_big, t_big = peak_rss_mb(big, folder)
+    print(f"peak RSS {big:6d} sources: {rss_big:7.1f} MB ({t_big:.0f} s); ratio {rss_big / rss_small:.3f}")
+
+
 def resume_after_kill(n, folder):
     """Kill ``glue-xai explain`` once a third of its partitions are written, rerun it, and
     compare with an uninterrupted run; returns (resumed seconds, whole seconds, equal)."""
@@ -138,11 +146,16 @@ def main():
     parser.add_argument("--dask", type=int, default=2, help="local Dask workers for the speed-up")
     parser.add_argument("--resume-sources", type=int, default=150)
     parser.add_argument("--skip-rss", action="store_true")
+    parser.add_argument("--only-rss", action="store_true", help="only the two peak-RSS runs")
     args = parser.parse_args()
     import torch
 
     torch.set_num_threads(1)
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the start")
+    if args.only_rss:
+        with tempfile.TemporaryDirectory() as folder:
+            print_rss(args.rss, folder)
+        return
     with tempfile.TemporaryDirectory() as folder:
         catalogue = synthetic_survey(args.sources, folder)
         timed_run(synthetic_survey(8, folder), Path(folder) / "warm.fits", sizes_from=None)  # model loaded
@@ -182,11 +195,7 @@ def main():
               f"uninterrupted ({resumed / whole:.2f}); tables identical: {equal}")
 
         if not args.skip_rss:
-            small, big = args.rss
-            rss_small, t_small = peak_rss_mb(small, folder)
-            print(f"peak RSS {small:6d} sources: {rss_small:7.1f} MB ({t_small:.0f} s)", flush=True)
-            rss_big, t_big = peak_rss_mb(big, folder)
-            print(f"peak RSS {big:6d} sources: {rss_big:7.1f} MB ({t_big:.0f} s); ratio {rss_big / rss_small:.3f}")
+            print_rss(args.rss, folder)
     print(f"load average {os.getloadavg()[0]:.1f} at the end; this process peaked at "
           f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 

@@ -157,7 +157,8 @@ def test_a_cutout_that_cannot_be_explained_gets_a_status_and_the_others_go_on(cu
     explain_catalogue(cs.catalogue, cs.stack, settings("saliency"))
     status = [str(s) for s in cs.catalogue["xai_status"]]
     assert status[2] == "empty: no finite pixels (all NaN or infinite)"
-    assert all(s in ("ok", "no_source") for k, s in enumerate(status) if k != 2)
+    # Flagged sources are explained too (row 5, a 223-arcsec uncertain FR II, is unlike the training data).
+    assert all(s in ("ok", "no_source", "out_of_distribution") for k, s in enumerate(status) if k != 2), status
     probabilities = np.asarray(cs.catalogue["xai_prob_FRII"], dtype=float)
     assert np.isnan(probabilities[2]) and np.isfinite(np.delete(probabilities, 2)).all()
     assert list(cs.catalogue["xai_has_source"])[:2] == [True, True]

@@ -55,16 +55,16 @@ def sfnet_module(model):
     return module
 
 
-def _forward(module, x):
+def _forward(model, module, x):
     """One pass of an SFNet on one model-grid input (C, h, w): the trunk's feature maps
-    (1, F, h', w'), the sparse features (F,) and the head's outputs."""
+    (1, F, h', w'), the sparse features (F,) and the head's outputs, on the CPU."""
     import torch
 
     with torch.inference_mode():
-        maps = module.feature_maps(torch.from_numpy(x[None]))
+        maps = module.feature_maps(model.tensor(x[None]))
         sparse = module.topk(module.dense_features(maps))[0]
         outputs = module.head(sparse[None])[0]
-    return maps, sparse, outputs
+    return maps.cpu(), sparse.cpu(), outputs.cpu()
 
 
 def _ranked(module, sparse, target):
@@ -73,7 +73,7 @@ def _ranked(module, sparse, target):
     import torch
 
     active = torch.nonzero(sparse).flatten()
-    contributions = module.head.weight[target].detach()[active] * sparse[active]
+    contributions = module.head.weight[target].detach().cpu()[active] * sparse[active]
     order = torch.argsort(-contributions, stable=True)
     return active[order], contributions[order]
 
@@ -94,7 +94,7 @@ def explain_features(model, image, target=None, *, pixel_scale_arcsec=None, fit=
     x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)
     if not allow_constant:
         check_not_blank(image)
-    maps, sparse, outputs = _forward(module, x)
+    maps, sparse, outputs = _forward(model, module, x)
     # Bilinear up-sampling to the model grid: the trunk's cells are blocks of input pixels.
     model_maps = F.interpolate(maps, size=x.shape[1:], mode="bilinear", align_corners=False)[0]
     classification = getattr(module, "task", "classification") == "classification"
@@ -123,7 +123,7 @@ def feature_activations(model, images, pixel_scale_arcsec=None, fit="crop"):
     parts = []
     with torch.inference_mode():
         for start in range(0, len(x), model.batch_size):
-            parts.append(module.features(torch.from_numpy(x[start:start + model.batch_size])).numpy())
+            parts.append(module.features(model.tensor(x[start:start + model.batch_size])).cpu().numpy())
     return np.concatenate(parts).astype(np.float64) if parts else np.zeros((0, module.head.in_features))
 
 
@@ -154,10 +154,10 @@ def features(model, x, target, seed=0, feature=0):
     feature = int(feature)
     if feature < 0 or feature > module.k:
         raise ValueError(f"feature must be 0 (all) or a rank from 1 to k={module.k}, got {feature}")
-    maps, sparse, _ = _forward(module, x)
+    maps, sparse, _ = _forward(model, module, x)
     active, contributions = _ranked(module, sparse, target)
     with torch.inference_mode():
-        weighted = module.head.weight[target][active][:, None, None] * maps[0, active]
+        weighted = module.head.weight[target].cpu()[active][:, None, None] * maps[0, active]
         upsampled = F.interpolate(weighted[None], size=x.shape[1:], mode="bilinear", align_corners=False)[0]
     if feature > len(active):
         raise ValueError(f"only {len(active)} features are active for this image; asked for rank {feature}")

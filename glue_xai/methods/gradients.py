@@ -34,10 +34,10 @@ def _gradients(model, inputs, target, output="logit"):
 
     grads = []
     for start in range(0, len(inputs), model.batch_size):
-        chunk = inputs[start:start + model.batch_size].detach().clone().requires_grad_(True)
+        chunk = model.tensor(inputs[start:start + model.batch_size]).detach().clone().requires_grad_(True)
         scores = _scores(model, chunk, output)
         (grad,) = torch.autograd.grad(scores[:, target].sum(), chunk)
-        grads.append(grad)
+        grads.append(grad.cpu())
     return torch.cat(grads)
 
 
@@ -160,7 +160,7 @@ def integrated_gradients(model, x, target, seed=0, n_steps=32, baseline="zero", 
     grads = _gradients(model, path, target, output).numpy()
     attribution = (weights[:, None, None, None] * grads).sum(axis=0) * (x - ref)
     with torch.inference_mode():
-        ends = torch.from_numpy(np.stack([ref, x]))
+        ends = model.tensor(np.stack([ref, x]))
         out = _scores(model, ends, output)
         change = float(out[1, target] - out[0, target])
     return {"map": attribution.sum(axis=0), "n_model_evals": n_steps + 2,
@@ -209,7 +209,7 @@ def gradcam(model, x, target, seed=0, layer=None, output="logit", weighting="ele
     captured = {}
     hook = layer.register_forward_hook(lambda mod, inp, out: captured.__setitem__("maps", out))
     try:
-        inp = torch.from_numpy(x[None]).requires_grad_(False)
+        inp = model.tensor(x[None])
         scores = _scores(model, inp, output)
         maps = captured["maps"]
         (grad,) = torch.autograd.grad(scores[0, target], maps)
@@ -224,5 +224,5 @@ def gradcam(model, x, target, seed=0, layer=None, output="logit", weighting="ele
     cam = F.relu((weights * maps).sum(dim=1, keepdim=True))
     cam = F.interpolate(cam, size=x.shape[1:], mode="bilinear", align_corners=False)[0, 0]
     names = {m: n for n, m in net.named_modules()}
-    return {"map": cam.detach().numpy().astype(np.float64), "n_model_evals": 1,
+    return {"map": cam.detach().cpu().numpy().astype(np.float64), "n_model_evals": 1,
             "params": {"layer": names.get(layer, repr(layer)), "output": output, "weighting": weighting}}

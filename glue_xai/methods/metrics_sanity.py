@@ -79,7 +79,7 @@ def randomisation_test(model, explanation_or_input, method=None, relevance=None,
     run_seed = int(explanation_or_input.params.get("seed", seed)) if is_explanation(explanation_or_input) else seed
     function = method_function(method)
     network = copy.deepcopy(model.module)
-    copy_model = Classifier(network, model.card, batch_size=model.batch_size)
+    copy_model = Classifier(network, model.card, batch_size=model.batch_size, device=model.device)
     n_evals = 0
 
     keep = np.ones(np.shape(original), bool) if region is None else np.asarray(region, bool)

@@ -26,7 +26,7 @@ def scores(model, inputs, output="probability"):
     out = []
     with torch.inference_mode():
         for start in range(0, len(inputs), model.batch_size):
-            out.append(model.module(torch.from_numpy(np.ascontiguousarray(inputs[start:start + model.batch_size]))))
+            out.append(model.module(model.tensor(inputs[start:start + model.batch_size])).cpu())
     return torch.cat(out).numpy().astype(np.float64)
 
 

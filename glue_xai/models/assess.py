@@ -104,7 +104,7 @@ def penultimate_features(model, x):
         raise TypeError(f"model {model.name!r} is not a torch module: it has no features to compare")
     if hasattr(module, "features"):
         with torch.inference_mode():
-            return module.features(torch.as_tensor(np.asarray(x, dtype=np.float32))).numpy().astype(np.float64)
+            return module.features(model.tensor(x)).cpu().numpy().astype(np.float64)
     linears = [m for m in module.modules() if isinstance(m, torch.nn.Linear)]
     if not linears:
         raise TypeError(f"model {model.name!r} has no linear layer whose input could serve as features")
@@ -112,10 +112,10 @@ def penultimate_features(model, x):
     hook = linears[-1].register_forward_hook(lambda mod, inp, out: captured.append(inp[0].detach()))
     try:
         with torch.inference_mode():
-            module(torch.as_tensor(np.asarray(x, dtype=np.float32)))
+            module(model.tensor(x))
     finally:
         hook.remove()
-    return torch.cat(captured).flatten(1).numpy().astype(np.float64)
+    return torch.cat(captured).flatten(1).cpu().numpy().astype(np.float64)
 
 
 def fit_ood_reference(model, inputs, labels, quantile=0.99, info=None):

@@ -2,6 +2,7 @@
 import numpy as np
 
 from glue_xai.models.card import ModelCard
+from glue_xai.models.device import resolve_device, to_numpy
 from glue_xai.models.preprocess import check_finite, fit_to_model, normalise
 
 
@@ -13,9 +14,13 @@ class Classifier:
     that shape and returning ``(N, n_classes)`` probabilities, e.g.
     ``lambda x: sklearn_model.predict_proba(x.reshape(len(x), -1))``.
     Gradient methods need the torch module; LIME-family methods work with both.
+
+    ``device``: where a torch module runs, ``"auto"`` (a CUDA GPU when torch sees one,
+    else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. Images are prepared on the CPU
+    and every result comes back as numpy, whatever the device.
     """
 
-    def __init__(self, model, card, batch_size=128):
+    def __init__(self, model, card, batch_size=128, device="auto"):
         if not isinstance(card, ModelCard):
             raise TypeError(f"card must be a ModelCard, got {type(card).__name__}")
         if not callable(model):
@@ -24,13 +29,14 @@ class Classifier:
         self.batch_size = int(batch_size)
         self._module = None
         self._fn = None
+        self.device = resolve_device(device)
         #: Training-feature statistics for :func:`glue_xai.assess` (None: no such check).
         self.ood_reference = None
         try:
             import torch
 
             if isinstance(model, torch.nn.Module):
-                self._module = model.eval()
+                self._module = model.eval().to(self.device)
         except ImportError:  # pragma: no cover - torch is a dependency
             pass
         if self._module is None:
@@ -49,6 +55,21 @@ class Classifier:
     def module(self):
         """The torch module, or None for a plain callable."""
         return self._module
+
+    def to(self, device):
+        """Move the torch module to ``device`` (see :mod:`glue_xai.models.device`); returns self."""
+        self.device = resolve_device(device)
+        if self._module is not None:
+            self._module.to(self.device)
+        return self
+
+    def tensor(self, x):
+        """Model inputs (numpy or a CPU tensor) as a float32 tensor on the model's device."""
+        import torch
+
+        if not isinstance(x, torch.Tensor):
+            x = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        return x.to(self.device)
 
     @property
     def is_differentiable(self):
@@ -137,7 +158,7 @@ class Classifier:
                 import torch
 
                 with torch.inference_mode():
-                    parts.append(self.torch_proba(torch.from_numpy(chunk)).numpy())
+                    parts.append(to_numpy(self.torch_proba(self.tensor(chunk))))
             else:
                 parts.append(np.asarray(self._fn(chunk), dtype=np.float64))
         probs = np.concatenate(parts).astype(np.float64)
@@ -160,4 +181,4 @@ class Classifier:
             raise ValueError(f"model {self.name!r} returned non-finite probabilities (NaN or inf)")
 
     def __repr__(self):
-        return f"<Classifier {self.name!r} classes={self.classes} input={self.card.input_shape}>"
+        return f"<Classifier {self.name!r} classes={self.classes} input={self.card.input_shape} device={self.device}>"

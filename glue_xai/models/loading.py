@@ -66,8 +66,12 @@ def _model_from_state(state, card):
     return Classifier(module.eval(), card)
 
 
-def load_model(name_or_path, card=None, trust=False):
+def load_model(name_or_path, card=None, trust=False, device="auto"):
     """Load a classifier.
+
+    ``device``: where an image model's network runs, ``"auto"`` (a CUDA GPU when torch
+    sees one, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
+    (:mod:`glue_xai.models.device`).
 
     ``name_or_path``: a shipped model's name (see :func:`shipped_models`), or a file:
 
@@ -80,6 +84,14 @@ def load_model(name_or_path, card=None, trust=False):
     TorchScript archive or a pickled model object can run arbitrary code when loaded, so
     it is refused unless you pass ``trust=True`` for a file from a source you trust.
     """
+    from glue_xai.models.device import resolve_device
+
+    resolve_device(device)  # a device this machine lacks is refused before anything is read
+    model = _load_model(name_or_path, card, trust)
+    return model.to(device) if hasattr(model, "to") else model
+
+
+def _load_model(name_or_path, card, trust):
     import torch
 
     from glue_xai.models.spectral import SHIPPED_SPECTRUM_MODELS, load_spectrum_model

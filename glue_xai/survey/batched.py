@@ -141,7 +141,7 @@ def _probabilities(model, x):
     parts = []
     with torch.inference_mode():
         for chunk, n in _padded_passes(x):
-            parts.append(model.torch_proba(torch.from_numpy(np.ascontiguousarray(chunk))).numpy()[:n])
+            parts.append(model.torch_proba(model.tensor(chunk)).cpu().numpy()[:n])
     probabilities = np.concatenate(parts).astype(np.float64)
     if not np.isfinite(probabilities).all():
         raise ValueError(f"model {model.name!r} returned non-finite probabilities")
@@ -168,12 +168,12 @@ def _gradients(model, inputs, row_targets, output):
     targets = np.asarray(row_targets, dtype=np.int64)
     grads = []
     for (chunk, n), (rows, _) in zip(_padded_passes(inputs), _padded_passes(targets)):
-        chunk = chunk.detach().clone().requires_grad_(True)
+        chunk = model.tensor(chunk).detach().clone().requires_grad_(True)
         scores = _scores(model, chunk, output)
         # Padding rows add their own terms to the sum, never to a real row's gradient.
-        picked = scores.gather(1, torch.from_numpy(rows)[:, None]).sum()
+        picked = scores.gather(1, torch.from_numpy(rows)[:, None].to(scores.device)).sum()
         (grad,) = torch.autograd.grad(picked, chunk)
-        grads.append(grad[:n])
+        grads.append(grad[:n].cpu())
     return torch.cat(grads).numpy()
 
 

@@ -60,6 +60,8 @@ def add_arguments(parser, methods):
     parser.add_argument("--partition-size", "--chunk-size", dest="partition_size", type=int,
                         default=DEFAULT_PARTITION, help="catalogue rows per partition: one task, one part file, "
                                                         "the most a killed run loses")
+    parser.add_argument("--device", default="auto", help="where the network runs: auto (a CUDA GPU when the "
+                                                          "worker has one, else the CPU), cpu, cuda or cuda:N")
     parser.add_argument("--quiet", action="store_true", help="no progress bar (default: a progress bar on "
                                                              "stderr)")
 
@@ -118,7 +120,7 @@ def run_explain(args):
                             dec=args.dec, size_arcsec=args.size_arcsec, partition_size=args.partition_size,
                             workers=args.workers, scheduler=args.scheduler, overwrite=args.overwrite,
                             progress=bar, log=lambda text: print(text, file=sys.stderr),
-                            cancelled=lambda: bool(interrupted))
+                            cancelled=lambda: bool(interrupted), device=args.device)
     except SurveyInterrupted as stop:
         if bar is not None:
             bar.close()

@@ -34,13 +34,14 @@ def one_torch_thread():
         torch.set_num_threads(before)
 
 
-def model_once(name):
-    """The model called ``name`` (a shipped name or a file), loaded once per process."""
-    if name not in _MODELS:
+def model_once(name, device="auto"):
+    """The model called ``name`` (a shipped name or a file), loaded once per process and
+    device (``"auto"``: this worker's GPU if it has one)."""
+    if (name, device) not in _MODELS:
         from glue_xai.models import load_model
 
-        _MODELS[name] = load_model(name, trust=False)
-    return _MODELS[name]
+        _MODELS[name, device] = load_model(name, trust=False, device=device)
+    return _MODELS[name, device]
 
 
 def check_image(image, shape=None):

@@ -56,7 +56,7 @@ class SurveyResult:
 
 
 def compute_partition(part, index, parts_path, model_name, method, seed, target, options, sizes_from, keep_maps,
-                      settings):
+                      settings, device="auto"):
     """Read, explain and write one partition (``part``: see :meth:`SourcePlan.part`); returns
     ``(n_sources, statuses)``. Runs on Dask workers too."""
     from glue_xai.survey.compute import SourceProblem, explain_sources, model_once
@@ -81,7 +81,7 @@ def compute_partition(part, index, parts_path, model_name, method, seed, target,
         headers.append(header)
         readable.append(k)
     if readable:
-        explained = explain_sources(model_once(model_name), images, headers, [rows[k] for k in readable], method,
+        explained = explain_sources(model_once(model_name, device), images, headers, [rows[k] for k in readable], method,
                                     seed, target, options, sizes_from)
         for k, result in zip(readable, explained):
             per_row[k] = result
@@ -119,7 +119,7 @@ def _check_outputs(out, maps, overwrite):
 def run_survey(catalogue, out, cutouts=None, survey=None, maps=None, model="mirabest-fr", method="saliency", seed=0,
                target=None, options=None, sizes_from=MEASURE_METHOD, ra=None, dec=None, size_arcsec=None,
                partition_size=DEFAULT_PARTITION, workers=None, scheduler=None, overwrite=False, progress=None,
-               log=None, cancelled=None):
+               log=None, cancelled=None, device="auto"):
     """Explain every row of ``catalogue`` (a file) and write the table ``out`` (format from its
     suffix: .fits, .parquet, .csv, .ecsv) and, with ``maps``, a FITS cube of the maps.
 
@@ -129,6 +129,8 @@ def run_survey(catalogue, out, cutouts=None, survey=None, maps=None, model="mira
     object, e.g. from dask-jobqueue); neither: this process. ``progress(done, total)``
     after each partition; ``log(text)`` for messages; ``cancelled()`` returning True stops
     like Ctrl-C. Raises :class:`SurveyInterrupted` when stopped; rerun to resume.
+    ``device``: where each worker runs the network, ``"auto"`` (its GPU if it has one),
+    ``"cpu"`` or ``"cuda"``; checked here first for local runs.
     """
     from glue_xai.data.catalogue import read_catalogue
     from glue_xai.methods.api import METHODS
@@ -138,6 +140,10 @@ def run_survey(catalogue, out, cutouts=None, survey=None, maps=None, model="mira
     started = time.perf_counter()
     log = log or (lambda text: None)
     check_where(workers, scheduler)
+    if scheduler is None:  # local workers see this machine's devices
+        from glue_xai.models.device import resolve_device
+
+        resolve_device(device)
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
     if sizes_from is not None and sizes_from not in METHODS:
@@ -172,7 +178,7 @@ def run_survey(catalogue, out, cutouts=None, survey=None, maps=None, model="mira
     if finished:
         log(f"resuming: {len(finished)} of {n_parts} partitions ({done_rows} sources) already done in {folder.path}")
     tasks = [(plan.part(i * partition_size, min(len(table), (i + 1) * partition_size)), i) for i in todo]
-    args = (str(folder.path), model, method, int(seed), target, options, sizes_from, bool(maps), settings)
+    args = (str(folder.path), model, method, int(seed), target, options, sizes_from, bool(maps), settings, device)
     if progress is not None:
         progress(done_rows, len(table))
     if workers is None and scheduler is None:

@@ -160,7 +160,7 @@ def model_features(model, images, pixel_scales=None, fit="pad"):
     parts = []
     with torch.inference_mode():
         for start in range(0, len(x), model.batch_size):
-            parts.append(module.features(torch.from_numpy(x[start:start + model.batch_size])).numpy())
+            parts.append(module.features(model.tensor(x[start:start + model.batch_size])).cpu().numpy())
     return np.concatenate(parts).reshape(len(x), -1).astype(np.float64)
 
 
