@@ -14,7 +14,7 @@ model is loaded, an explanation computed or the viewer opened, so glue's start-u
 
 __version__ = "0.1.0"
 
-__all__ = ["setup", "load_model", "explain", "assess", "Explanation", "__version__"]
+__all__ = ["setup", "load_model", "explain", "assess", "compare_methods", "Explanation", "__version__"]
 
 _SETUP_DONE = False
 
@@ -42,6 +42,15 @@ def assess(model, image, wcs=None, **kwargs):
     from glue_xai.models.assess import assess as _assess
 
     return _assess(model, image, wcs=wcs, **kwargs)
+
+
+def compare_methods(model, image, **kwargs):
+    """Every method on one source with its quality numbers and their agreement; see
+    :func:`glue_xai.methods.compare.compare_methods` (``.to_fits(path)``, and
+    :func:`glue_xai.methods.compare_plot.plot_comparison` for the PNG)."""
+    from glue_xai.methods.compare import compare_methods as _compare
+
+    return _compare(model, image, **kwargs)
 
 
 # The methods live in glue_xai.methods (numpy only, no torch until a method runs).

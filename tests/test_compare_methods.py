@@ -1,0 +1,137 @@
+"""Every method side by side: the numbers under each map, the agreement matrix, and the
+FITS and PNG exports, on a hand-made model whose evidence is known (one patch)."""
+import numpy as np
+import pytest
+import torch
+
+from glue_xai.methods.compare import compare_methods, emission_mask
+from glue_xai.methods.compare_plot import plot_comparison, source_box
+from glue_xai.models import Classifier, ModelCard
+
+from helpers import patch_classifier, scene_with_decoys
+
+PATCH = (slice(10, 22), slice(40, 52))
+FAST = {"occlusion": {"patch": 4, "stride": 2}, "rise": {"n_masks": 300}, "lime": {"n_samples": 300},
+        "shapley": {"budget": 256}}
+METHODS = ("saliency", "integrated_gradients", "gradcam", "occlusion", "rise", "lime")
+
+
+@pytest.fixture(scope="module")
+def comparison():
+    return compare_methods(patch_classifier(), scene_with_decoys(), methods=METHODS, target="source", seed=0,
+                           options=FAST)
+
+
+def test_every_method_finds_the_deciding_patch_and_is_measured(comparison):
+    inside = np.zeros((64, 64), bool)
+    inside[PATCH] = True
+    assert comparison.methods == list(METHODS) and not comparison.failed
+    assert comparison.target_name == "source"
+    for method in METHODS:
+        e = comparison.explanations[method]
+        assert inside[np.unravel_index(np.argmax(e.model_map), e.model_map.shape)], method
+        q = comparison.quality[method]
+        # The emission holds the patch's source and three brighter decoys the model ignores:
+        # a map that follows the model puts most of its relevance on the one in the patch,
+        # and that is inside the emission.
+        assert q["on_source_share"] > 0.5, (method, q)
+        assert 0 <= q["deletion_area"] <= 1 and q["seconds"] > 0
+        # One layer re-initialised still only sees the patch: the map hardly changes, and
+        # the randomisation test says so (a high correlation is a failed sanity check).
+        assert np.isfinite(q["randomisation"]) and 0 <= q["randomisation"] <= 1
+
+
+def test_emission_mask_covers_the_sources_and_not_the_sky():
+    model = patch_classifier()
+    image = scene_with_decoys()
+    x, placement = model.prepare(image)
+    mask = emission_mask(model, image, placement)
+    assert mask[16, 46] and mask[45, 15] and mask[50, 50] and mask[20, 8]
+    yy, xx = np.mgrid[0:64, 0:64]
+    far = np.ones((64, 64), bool)
+    for cy, cx in [(16, 46), (45, 15), (50, 50), (20, 8)]:
+        far &= np.hypot(yy - cy, xx - cx) > 12
+    # 3-sigma noise peaks are rare and only grown by the beam: the empty sky stays out.
+    assert mask[far].mean() < 0.02
+
+
+def test_agreement_is_a_symmetric_rank_correlation_with_unit_diagonal(comparison):
+    a = comparison.agreement
+    assert a.shape == (len(METHODS), len(METHODS))
+    np.testing.assert_allclose(a, a.T)
+    np.testing.assert_allclose(np.diag(a), 1.0)
+    assert np.all((a >= -1 - 1e-12) & (a <= 1 + 1e-12))
+    # Saliency and integrated gradients of a linear patch model are both the image times a
+    # constant inside the patch: they order the source's pixels the same way.
+    i, j = METHODS.index("saliency"), METHODS.index("integrated_gradients")
+    assert a[i, j] > 0.5
+
+
+def test_fits_export_has_one_extension_per_method_with_its_numbers(comparison, tmp_path):
+    from astropy.io import fits
+    from astropy.table import Table
+
+    path = tmp_path / "compare.fits"
+    comparison.to_fits(path)
+    with fits.open(path) as hdul:
+        names = [h.name for h in hdul]
+        assert names == ["PRIMARY", *[m.upper() for m in METHODS], "AGREEMENT"]
+        assert hdul[0].header["TARGET"] == "source"
+        for method in METHODS:
+            hdu = hdul[method.upper()]
+            np.testing.assert_allclose(hdu.data, comparison.explanations[method].map, rtol=1e-6, atol=1e-30)
+            q = comparison.quality[method]
+            assert hdu.header["ONSOURCE"] == pytest.approx(q["on_source_share"])
+            assert hdu.header["DELAREA"] == pytest.approx(q["deletion_area"])
+            assert hdu.header["RANDRHO"] == pytest.approx(q["randomisation"])
+        table = Table.read(hdul["AGREEMENT"])
+    assert list(table["method"]) == list(METHODS)
+    np.testing.assert_allclose(np.array([table[m] for m in METHODS]).T, comparison.agreement)
+
+
+def test_png_export_draws_every_map_and_the_matrix(comparison, tmp_path):
+    figure = plot_comparison(comparison)
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(visible) == len(METHODS) + 1
+    titles = [ax.get_title() for ax in visible]
+    assert "Grad-CAM" in titles and "agreement (Spearman ρ on the source)" in titles
+    path = tmp_path / "compare.png"
+    figure.savefig(path, dpi=60)
+    assert path.stat().st_size > 10_000
+    y0, y1, x0, x1 = source_box(comparison)
+    assert y0 <= 16 < y1 and x0 <= 46 < x1  # the explained source is inside the panels' box
+
+
+def test_methods_a_model_cannot_run_are_listed_with_the_reason():
+    patch = patch_classifier()
+    network = patch.module
+
+    def black_box(x):  # numpy in, probabilities out: no gradients to take
+        with torch.no_grad():
+            return torch.softmax(network(torch.as_tensor(x, dtype=torch.float32)), 1).numpy()
+
+    card = ModelCard(name="black-box", classes=("empty", "source"), input_shape=(1, 64, 64),
+                     preprocessing={"background": "none", "scale": "none"})
+    model = Classifier(black_box, card)
+    result = compare_methods(model, scene_with_decoys(), methods=("saliency", "gradcam", "occlusion"),
+                             target="source", options=FAST)
+    assert result.methods == ["occlusion"]
+    assert set(result.failed) == {"saliency", "gradcam"}
+    assert all("gradient" in why or "torch" in why for why in result.failed.values()), result.failed
+    assert np.isnan(result.quality["occlusion"]["randomisation"])  # no network to randomise
+    figure = plot_comparison(result)
+    assert "not shown: saliency" in figure._suptitle.get_text()
+
+
+def test_progress_is_reported_and_cancelling_stops_between_methods():
+    model = patch_classifier()
+    seen = []
+    compare_methods(model, scene_with_decoys(), methods=("saliency", "gradcam"), target="source",
+                    randomisation=False, progress=lambda done, total, method: seen.append((done, total, method)))
+    assert seen == [(1, 2, "saliency"), (2, 2, "gradcam")]
+    with pytest.raises(InterruptedError, match="after 1 of 2"):
+        compare_methods(model, scene_with_decoys(), methods=("saliency", "gradcam"), target="source",
+                        randomisation=False, cancelled=lambda: len(seen) > 2,
+                        progress=lambda *a: seen.append(a))
+    with pytest.raises(ValueError, match="at least one method"):
+        compare_methods(model, scene_with_decoys(), methods=())
