@@ -100,7 +100,7 @@ def randomised_correlation(model, explanation, region, seed=0):
 
 
 def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=None, pixel_scale_arcsec=None,
-                    options=None, randomisation=True, progress=None, cancelled=None):
+                    options=None, randomisation=True, progress=None, cancelled=None, fit="crop", explanations=None):
     """Explain ``image`` with each of ``methods`` and measure every map.
 
     ``target``: the class every method explains (default: the predicted class, so all
@@ -110,6 +110,9 @@ def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=
     returning True stops between methods with :class:`InterruptedError`. A method that
     cannot run on this model (Grad-CAM without a convolution, a non-torch model for the
     gradient methods) is listed in ``failed`` with the reason, and the others go on.
+    ``fit``: as in :func:`glue_xai.explain`. ``explanations``: ``{method: Explanation}``
+    already computed for this image, target and seed (the viewer's cache), used instead
+    of explaining again.
     """
     import glue_xai as gx
     from glue_xai.methods.metrics_faithfulness import deletion_curve
@@ -122,14 +125,19 @@ def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=
     options = dict(options or {})
     if target is None:
         target = int(np.argmax(model.predict_proba(image, pixel_scale_arcsec=_scale(pixel_scale_arcsec, wcs))[0]))
+    known = dict(explanations or {})
     explanations, quality, failed = {}, {}, {}
     emission = None
     for k, method in enumerate(methods):
         if cancelled is not None and cancelled():
             raise InterruptedError(f"comparison stopped after {k} of {len(methods)} methods")
+        e = known.get(method)
+        if e is not None and model.class_index(target) != e.target:
+            e = None  # made for another class: not an answer to this comparison's question
         try:
-            e = gx.explain(model, image, method=method, target=target, seed=seed, wcs=wcs,
-                           pixel_scale_arcsec=pixel_scale_arcsec, **options.get(method, {}))
+            if e is None:
+                e = gx.explain(model, image, method=method, target=target, seed=seed, wcs=wcs,
+                               pixel_scale_arcsec=pixel_scale_arcsec, fit=fit, **options.get(method, {}))
         except (TypeError, ValueError) as error:
             failed[method] = str(error)
             continue

@@ -16,9 +16,11 @@ from glue.viewers.image.state import ImageLayerState
 from glue_qt.viewers.image.data_viewer import ImageViewer
 from qtpy import QtCore, QtWidgets
 
+from glue_xai.qt.compare_actions import ComparisonActions
 from glue_xai.qt.image_options import ExplanationStyleEditor, XAIImageOptionsWidget
 from glue_xai.qt.worker import ExplanationWorker
 from glue_xai.viewer.catalogue_columns import settings_for_cutout
+from glue_xai.viewer.comparison_job import ComparisonJob
 from glue_xai.viewer.explanation_job import ExplanationCache, ExplanationJob, settings_from_state
 from glue_xai.viewer.image_layer import XAIExplanationLayerArtist
 from glue_xai.viewer.image_region import NothingToExplain, NotOnThisData, region_of_subset
@@ -95,7 +97,7 @@ class _StatusBar(QtWidgets.QWidget):
             self.progress.setValue(0)
 
 
-class XAIImageViewer(ImageViewer):
+class XAIImageViewer(ComparisonActions, ImageViewer):
     """glue's image viewer showing, for each subset, why the classifier decided."""
 
     LABEL = "XAI Image Viewer"
@@ -126,6 +128,7 @@ class XAIImageViewer(ImageViewer):
 
         self.options.button_recompute.clicked.connect(self.recompute)
         self.options.quality.button_measure.clicked.connect(self.measure_quality)
+        self.options.quality.button_compare.clicked.connect(lambda *args: self.compare_methods())
         self.options.button_load_model.clicked.connect(self._choose_model_file)
         for name in XAIImageViewerState.EXPLANATION_SETTINGS + ("slices", "reference_data", "x_att", "y_att"):
             self.state.add_callback(name, self._request_all)
@@ -264,6 +267,7 @@ class XAIImageViewer(ImageViewer):
         for job in self._quality_jobs.values():
             job.cancel()
         self._quality_jobs.clear()
+        self.cancel_comparison()
         self._show_status()
 
     def measure_quality(self):
@@ -290,7 +294,7 @@ class XAIImageViewer(ImageViewer):
     @property
     def busy(self):
         """Whether an explanation or a quality measurement is being computed for this viewer."""
-        return bool(self._jobs) or bool(self._quality_jobs)
+        return bool(self._jobs) or bool(self._quality_jobs) or self._comparison_job is not None
 
     # --- results from the worker ----------------------------------------------------------
     def _current(self, job):
@@ -306,6 +310,10 @@ class XAIImageViewer(ImageViewer):
         return False
 
     def _on_finished(self, job, explanation):
+        if isinstance(job, ComparisonJob):
+            self._comparison_finished(job, explanation)
+            self._show_status()
+            return
         if isinstance(job, QualityJob):
             if self._quality_job_done(job):
                 self.options.quality.show_summary(explanation, title=job.owner.layer.label)
@@ -319,6 +327,10 @@ class XAIImageViewer(ImageViewer):
         self._show_status()
 
     def _on_failed(self, job, message):
+        if isinstance(job, ComparisonJob):
+            self._comparison_failed(job, message)
+            self._show_status()
+            return
         if isinstance(job, QualityJob):
             if self._quality_job_done(job):
                 self.options.quality.show_message(f"Quality could not be measured: {message}")
@@ -337,6 +349,9 @@ class XAIImageViewer(ImageViewer):
         self._show_status()
 
     def _on_progress(self, job, fraction):
+        if isinstance(job, ComparisonJob):
+            self._comparison_progress(job, fraction)
+            return
         if self._current(job) is not None or self._quality_jobs.get(job.owner) is job:
             self.status.progress.setValue(int(round(100 * fraction)))
 

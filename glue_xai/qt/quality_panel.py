@@ -30,13 +30,20 @@ class QualityPanel(QtWidgets.QGroupBox):
         self.button_measure = QtWidgets.QPushButton("Measure quality")
         self.button_measure.setToolTip("Deletion and insertion curves and stability across seeds of the "
                                        "shown explanation (costs model evaluations)")
+        self.button_compare = QtWidgets.QPushButton("Compare methods")
+        self.button_compare.setToolTip("Every method's map of the shown region side by side, with its on-source "
+                                       "share, deletion area, randomisation check and time, and how far the "
+                                       "methods agree (opens a window; runs in the background)")
         self.text = QtWidgets.QLabel("Not measured yet.")
         self.text.setWordWrap(True)
         self.figure = Figure(figsize=(3.0, 2.0), dpi=90)
         self.canvas = FigureCanvasQTAgg(self.figure)
         self.canvas.setMinimumHeight(150)
         self.canvas.setVisible(False)
-        layout.addWidget(self.button_measure)
+        buttons = QtWidgets.QHBoxLayout()
+        buttons.addWidget(self.button_measure)
+        buttons.addWidget(self.button_compare)
+        layout.addLayout(buttons)
         layout.addWidget(self.text)
         layout.addWidget(self.canvas)
 

@@ -44,12 +44,14 @@ class ExplanationSettings:
         return 2
 
 
-def settings_from_state(viewer_state):
-    """The :class:`ExplanationSettings` of an XAI image viewer's state."""
+def settings_from_state(viewer_state, method=None):
+    """The :class:`ExplanationSettings` of an XAI image viewer's state (with ``method``
+    instead of the chosen one, when given)."""
     if not viewer_state.model:
         raise NothingToExplain("no model is chosen (are the shipped weights installed?)")
-    options = tuple(sorted(viewer_state.method_settings().items()))
-    return ExplanationSettings(model_name=viewer_state.model, method=viewer_state.method,
+    method = method or viewer_state.method
+    options = tuple(sorted(viewer_state.method_settings(method).items()))
+    return ExplanationSettings(model_name=viewer_state.model, method=method,
                                target=viewer_state.explained_class, seed=int(viewer_state.seed), options=options)
 
 

@@ -271,14 +271,16 @@ class XAIImageViewerState(ImageViewerState):
             XAIImageViewerState.target.set_choices(self, choices)
             self.target = current if current in choices else PREDICTED
 
-    def method_settings(self):
-        """The options handed to :func:`glue_xai.explain` for the current method.
+    def method_settings(self, method=None):
+        """The options handed to :func:`glue_xai.explain` for the current method (or for
+        ``method``, as if it were chosen: the comparison of every method uses this).
 
         Only the options the method takes are passed, so a method added later (evolved
         LIME) receives the settings it shares with LIME and nothing it would refuse.
         """
+        method = method or self.method
         candidates = {
-            "n_samples": self.smoothgrad_samples if self.method == "smoothgrad" else self.lime_samples,
+            "n_samples": self.smoothgrad_samples if method == "smoothgrad" else self.lime_samples,
             "segmentation": self.segmentation,
             "n_segments": int(self.n_segments),
             "scale": float(self.segment_scale) if self.segment_scale else None,
@@ -286,9 +288,9 @@ class XAIImageViewerState(ImageViewerState):
             "n_steps": int(self.ig_steps),
             "feature": int(self.sfnet_feature),
         }
-        if self.method in GRADIENT_OUTPUT_METHODS:  # Grad-CAM keeps its own default (the logit)
+        if method in GRADIENT_OUTPUT_METHODS:  # Grad-CAM keeps its own default (the logit)
             candidates["output"] = self.gradient_output
-        accepted = method_options(self.method)
+        accepted = method_options(method)
         return {name: value for name, value in candidates.items() if name in accepted}
 
     @property
