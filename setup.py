@@ -33,7 +33,12 @@ setup(
         "tqdm>=4.60",
     ],
     extras_require={
-        "test": ["pytest>=7", "pytest-qt>=4", "lime>=0.2", "captum>=0.7", "shap>=0.45", "sphinx>=7"],
+        # ONNX models (gx.models.from_onnx). Their gradient methods also need onnx2torch, which is
+        # left out: it requires torchvision, which would bring its own torch; install it with
+        # `pip install --no-deps onnx2torch` (docs/own_models.rst).
+        "onnx": ["onnx>=1.16", "onnxruntime>=1.18"],
+        "test": ["pytest>=7", "pytest-qt>=4", "lime>=0.2", "captum>=0.7", "shap>=0.45", "sphinx>=7",
+                 "onnx>=1.16", "onnxruntime>=1.18"],
     },
     entry_points={
         "glue.plugins": ["glue_xai = glue_xai:setup"],

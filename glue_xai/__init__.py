@@ -14,7 +14,8 @@ model is loaded, an explanation computed or the viewer opened, so glue's start-u
 
 __version__ = "0.1.0"
 
-__all__ = ["setup", "load_model", "explain", "assess", "compare_methods", "Explanation", "__version__"]
+__all__ = ["setup", "load_model", "register_model", "explain", "assess", "compare_methods", "Explanation",
+           "__version__"]
 
 _SETUP_DONE = False
 
@@ -35,6 +36,14 @@ def load_model(name_or_path, **kwargs):
     from glue_xai.models import load_model as _load_model
 
     return _load_model(name_or_path, **kwargs)
+
+
+def register_model(name, model):
+    """Make your own model loadable by name and offered in the viewer; see
+    :func:`glue_xai.models.registry.register_model`."""
+    from glue_xai.models.registry import register_model as _register_model
+
+    _register_model(name, model)
 
 
 def assess(model, image, wcs=None, **kwargs):

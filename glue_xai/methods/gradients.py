@@ -21,7 +21,9 @@ def _scores(model, inputs, output):
     if output not in OUTPUTS:
         raise ValueError(f"output must be one of {OUTPUTS}, got {output!r}")
     if model.module is None:
-        raise TypeError(f"model {model.name!r} is not a torch module: gradient-based methods need one")
+        from glue_xai.models.classifier import not_differentiable
+
+        raise not_differentiable(model)
     if output == "probability":
         return model.torch_proba(inputs)
     logits = model.module(inputs)
@@ -200,7 +202,9 @@ def gradcam(model, x, target, seed=0, layer=None, output="logit", weighting="ele
 
     net = model.module
     if net is None:
-        raise TypeError(f"model {model.name!r} is not a torch module: Grad-CAM needs one")
+        from glue_xai.models.classifier import not_differentiable
+
+        raise not_differentiable(model, "Grad-CAM and the other gradient methods")
     if isinstance(layer, str):
         layer_name, layer = layer, dict(net.named_modules()).get(layer)
         if layer is None:

@@ -127,14 +127,36 @@ def register_architecture(name, builder):
     ARCHITECTURES[name] = builder
 
 
+#: Entry-point group through which an installed package names its architectures
+#: (``my-net = "my_package.nets:MyNet"``), so its cards load from plain state dicts.
+ARCHITECTURES_GROUP = "glue_xai.architectures"
+
+
+def _installed_architectures():
+    """name -> entry point of the installed packages' architectures."""
+    from importlib.metadata import entry_points
+
+    return {entry.name: entry for entry in entry_points(group=ARCHITECTURES_GROUP)}
+
+
 def build_architecture(name, **options):
+    """The network called ``name``: glue-xai's own, one given to :func:`register_architecture`,
+    or one an installed package declares in the ``glue_xai.architectures`` entry-point group."""
     if name not in ARCHITECTURES and name in LAZY_ARCHITECTURES:
         import importlib
 
         importlib.import_module(LAZY_ARCHITECTURES[name])  # the module registers itself
-    try:
-        builder = ARCHITECTURES[name]
-    except KeyError:
-        known = sorted(set(ARCHITECTURES) | set(LAZY_ARCHITECTURES))
-        raise ValueError(f"unknown architecture {name!r}; known: {known}") from None
-    return builder(**options)
+    if name not in ARCHITECTURES:
+        installed = _installed_architectures()
+        if name not in installed:
+            known = sorted(set(ARCHITECTURES) | set(LAZY_ARCHITECTURES) | set(installed))
+            raise ValueError(f"unknown architecture {name!r}; known: {known} (a package adds one through the "
+                             f"{ARCHITECTURES_GROUP!r} entry-point group, Python code with "
+                             "register_architecture)") from None
+        entry = installed[name]
+        try:
+            ARCHITECTURES[name] = entry.load()
+        except Exception as error:
+            raise ValueError(f"architecture {name!r} ({entry.value}) could not be imported: "
+                             f"{type(error).__name__}: {error}") from error
+    return ARCHITECTURES[name](**options)

@@ -5,6 +5,22 @@ from glue_xai.models.card import ModelCard
 from glue_xai.models.device import resolve_device, to_numpy
 from glue_xai.models.preprocess import check_finite, fit_to_model, normalise
 
+#: What a model without gradients can still be explained with.
+MODEL_AGNOSTIC_METHODS = ("lime", "elime", "occlusion", "rise", "shapley")
+
+
+class NotDifferentiableError(TypeError, ValueError):
+    """A gradient method asked of a model without gradients (a TypeError, and a ValueError
+    as a wrong choice of method for this model)."""
+
+
+def not_differentiable(model, what="gradient methods"):
+    """The error saying why ``model`` cannot give ``what`` gradients, and what to do instead."""
+    hint = getattr(model, "gradient_hint", None) or "wrap a torch.nn.Module in the Classifier instead"
+    return NotDifferentiableError(
+        f"model {model.name!r} is not a torch module: {what} need a differentiable model: {hint}; "
+        f"without one, explain it with {', '.join(MODEL_AGNOSTIC_METHODS)}")
+
 
 class Classifier:
     """A classifier of images with its model card.
@@ -14,13 +30,17 @@ class Classifier:
     that shape and returning ``(N, n_classes)`` probabilities, e.g.
     ``lambda x: sklearn_model.predict_proba(x.reshape(len(x), -1))``.
     Gradient methods need the torch module; LIME-family methods work with both.
+    ``differentiable``: a torch module computing the same function as a callable ``model``
+    (e.g. an ONNX graph converted to torch): gradient methods differentiate it, while
+    probabilities still come from ``model``. ``gradient_hint`` says what to do when a
+    gradient method is asked of a model without one.
 
     ``device``: where a torch module runs, ``"auto"`` (a CUDA GPU when torch sees one,
     else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``. Images are prepared on the CPU
     and every result comes back as numpy, whatever the device.
     """
 
-    def __init__(self, model, card, batch_size=128, device="auto"):
+    def __init__(self, model, card, batch_size=128, device="auto", differentiable=None, gradient_hint=None):
         if not isinstance(card, ModelCard):
             raise TypeError(f"card must be a ModelCard, got {type(card).__name__}")
         if not callable(model):
@@ -32,14 +52,19 @@ class Classifier:
         self.device = resolve_device(device)
         #: Training-feature statistics for :func:`glue_xai.assess` (None: no such check).
         self.ood_reference = None
+        self.gradient_hint = gradient_hint
         try:
             import torch
 
             if isinstance(model, torch.nn.Module):
                 self._module = model.eval().to(self.device)
+            elif differentiable is not None:
+                if not isinstance(differentiable, torch.nn.Module):
+                    raise TypeError(f"differentiable must be a torch module, got {type(differentiable).__name__}")
+                self._module = differentiable.eval().to(self.device)
         except ImportError:  # pragma: no cover - torch is a dependency
             pass
-        if self._module is None:
+        if self._module is not model:  # a callable gives the probabilities
             self._fn = model
 
     # --- what the model is -------------------------------------------------------------
@@ -53,7 +78,7 @@ class Classifier:
 
     @property
     def module(self):
-        """The torch module, or None for a plain callable."""
+        """The torch module (a callable's ``differentiable`` twin), or None for a plain callable."""
         return self._module
 
     def to(self, device):
@@ -154,7 +179,7 @@ class Classifier:
         parts = []
         for start in range(0, len(x), self.batch_size):
             chunk = x[start:start + self.batch_size]
-            if self._module is not None:
+            if self._fn is None:
                 import torch
 
                 with torch.inference_mode():
@@ -168,7 +193,7 @@ class Classifier:
     def torch_proba(self, x):
         """Differentiable probabilities of a (N, C, h, w) tensor (torch models only)."""
         if self._module is None:
-            raise TypeError(f"model {self.name!r} is not a torch module: gradient-based methods need one")
+            raise not_differentiable(self)
         import torch
 
         out = self._module(x)

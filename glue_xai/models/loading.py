@@ -73,7 +73,9 @@ def load_model(name_or_path, card=None, trust=False, device="auto"):
     sees one, else the CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``
     (:mod:`glue_xai.models.device`).
 
-    ``name_or_path``: a shipped model's name (see :func:`shipped_models`), or a file:
+    ``name_or_path``: a shipped model's name (see :func:`shipped_models`), a name
+    registered with :func:`glue_xai.register_model` or by an installed package's
+    ``glue_xai.models`` entry point (see :mod:`glue_xai.models.registry`), or a file:
 
     * a glue-xai model file: a dict ``{"card": {...}, "state_dict": {...}}`` saved by
       :func:`save_model`;
@@ -94,10 +96,13 @@ def load_model(name_or_path, card=None, trust=False, device="auto"):
 def _load_model(name_or_path, card, trust):
     import torch
 
+    from glue_xai.models.registry import registered_model, registered_models
     from glue_xai.models.spectral import SHIPPED_SPECTRUM_MODELS, load_spectrum_model
 
     if isinstance(name_or_path, str) and name_or_path in SHIPPED_SPECTRUM_MODELS:
         return load_spectrum_model(name_or_path)
+    if isinstance(name_or_path, str) and name_or_path in registered_models():
+        return registered_model(name_or_path)
     if isinstance(name_or_path, str) and name_or_path in SHIPPED:
         stem = SHIPPED[name_or_path]
         weights, card_path = WEIGHTS_DIR / f"{stem}.pt", WEIGHTS_DIR / f"{stem}.json"
@@ -112,14 +117,16 @@ def _load_model(name_or_path, card, trust):
                         f"got {type(name_or_path).__name__}")
     if not str(name_or_path).strip():
         raise ValueError(f"no model given (name_or_path is {str(name_or_path)!r}): pass a shipped model's name "
-                         f"({', '.join(SHIPPED)}) or a model file's path")
+                         f"({', '.join(SHIPPED)}), a registered model's name or a model file's path")
     path = Path(os.fspath(name_or_path))
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a model file: pass the .pt file inside it")
     _check_torch_file(path)
     if not path.exists():
         known = ", ".join([*SHIPPED, *SHIPPED_SPECTRUM_MODELS])
-        raise FileNotFoundError(f"no shipped model or file called {str(name_or_path)!r} (shipped models: {known})")
+        registered = ", ".join(registered_models()) or "none (see glue_xai.register_model)"
+        raise FileNotFoundError(f"no shipped model or file called {str(name_or_path)!r} "
+                                f"(shipped models: {known}; registered models: {registered})")
     if _looks_like_torchscript(path):
         if not trust:
             raise ValueError(f"{path.name} is a TorchScript archive, which runs code when loaded; "
@@ -188,6 +195,6 @@ def save_model(classifier, path):
     """Write a classifier's card and weights to one file that :func:`load_model` reads safely."""
     import torch
 
-    if classifier.module is None:
-        raise TypeError("only torch models can be saved as a weights file")
+    if classifier.module is None or getattr(classifier, "_fn", None) is not None:
+        raise TypeError("only torch models can be saved as a weights file (an ONNX model is its .onnx file)")
     torch.save({"card": classifier.card.to_dict(), "state_dict": classifier.module.state_dict()}, path)

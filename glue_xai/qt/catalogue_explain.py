@@ -87,7 +87,7 @@ class ExplainCatalogueDialog(QtWidgets.QDialog):
     def __init__(self, session, data_collection, parent=None):
         super().__init__(parent)
         from glue_xai.viewer.image_state import available_methods
-        from glue_xai.viewer.model_store import shipped_model_names
+        from glue_xai.viewer.model_store import model_names
 
         self.setWindowTitle("Classify and explain a catalogue")
         self.session, self.data_collection = session, data_collection
@@ -100,7 +100,7 @@ class ExplainCatalogueDialog(QtWidgets.QDialog):
                 self.stack.addItem(data.label, data)
         form.addRow("Cutouts", self.stack)
         self.model = QtWidgets.QComboBox()
-        self.model.addItems(shipped_model_names())
+        self.model.addItems(model_names())
         form.addRow("Model", self.model)
         self.method = QtWidgets.QComboBox()
         self.method.addItems(available_methods())

@@ -20,7 +20,7 @@ from glue.viewers.matplotlib.state import DeferredDrawSelectionCallbackProperty 
 
 from glue_xai.methods.api import METHODS, SIGNED_METHODS, method_options
 from glue_xai.methods.segmentation import SEGMENTATIONS
-from glue_xai.viewer.model_store import model_classes, shipped_model_names
+from glue_xai.viewer.model_store import is_named_model, model_classes, model_names
 
 __all__ = ["XAIImageViewerState", "XAIExplanationLayerState", "available_methods", "PREDICTED",
            "SIGNED_CMAPS", "MAGNITUDE_CMAPS", "NUMBER_SETTINGS"]
@@ -120,7 +120,7 @@ def _restore_values(state, values, numbers=(), flags=(), texts=()):
 
 def missing_model_file(model):
     """The path of ``model`` when it names a model file that is not there, else None."""
-    if not model or model in shipped_model_names():
+    if not model or is_named_model(model):
         return None
     return None if Path(model).is_file() else model
 
@@ -158,7 +158,8 @@ class XAIImageViewerState(ImageViewerState):
     """The image viewer's state plus what to explain and how to compute it."""
 
     model_file = CallbackProperty("", docstring="Path of a model file loaded by the user ('' for none)")
-    model = SelectionCallbackProperty(docstring="The classifier: a shipped model's name or a model file's path")
+    model = SelectionCallbackProperty(docstring="The classifier: a shipped or registered model's name, or a model "
+                                                "file's path")
     method = SelectionCallbackProperty(docstring="The explanation method")
     target = SelectionCallbackProperty(docstring="The class to explain, or the predicted class")
     lime_samples = CallbackProperty(VIEWER_LIME_SAMPLES, docstring="LIME: number of perturbed images")
@@ -224,7 +225,7 @@ class XAIImageViewerState(ImageViewerState):
             notes.append(f"model file {model_file!r} is not a path, using none")
             model_file = ""
         model = values.get("model", self.model)
-        if isinstance(model, str) and model not in shipped_model_names() and not model_file \
+        if isinstance(model, str) and not is_named_model(model) and not model_file \
                 and Path(model).suffix in (".pt", ".pth"):
             model_file = model  # a file chosen as the model but not saved as the loaded file
         self.model_file = model_file
@@ -250,7 +251,7 @@ class XAIImageViewerState(ImageViewerState):
         return super()._update_priority(name)
 
     def _update_model_choices(self, *args):
-        names = shipped_model_names()
+        names = model_names()
         if self.model_file:
             names.append(self.model_file)
         current = self.model
@@ -300,10 +301,10 @@ class XAIImageViewerState(ImageViewerState):
 
 
 def _model_label(name):
-    """Shipped models by name, files by their file name."""
+    """Shipped and registered models by name, files by their file name."""
     from pathlib import Path
 
-    return name if name in shipped_model_names() else f"{Path(name).name} (file)"
+    return name if is_named_model(name) else f"{Path(name).name} (file)"
 
 
 class XAIExplanationLayerState(ImageSubsetLayerState):

@@ -1,13 +1,15 @@
 """Classifiers for the viewer, loaded once and only through the safe loader (Qt-free).
 
-A model is named either by a shipped model's name or by the path of a model file.
+A model is named by a shipped model's name, by a name registered with
+:func:`glue_xai.register_model` or an installed package's entry point, or by the path
+of a model file.
 Files are read with :func:`glue_xai.models.load_model` and ``trust=False``: a file
 holding pickled code or a TorchScript archive is refused with a readable message.
 """
 import threading
 from pathlib import Path
 
-__all__ = ["ModelStore", "model_classes", "shipped_model_names"]
+__all__ = ["ModelStore", "model_classes", "model_names", "shipped_model_names"]
 
 # Classes of model files loaded in this session, so a restored viewer can offer the
 # target classes without reading the file again.
@@ -21,8 +23,22 @@ def shipped_model_names():
     return list(shipped_models())
 
 
+def model_names():
+    """The models the viewer offers by name: the shipped ones, then the registered ones."""
+    from glue_xai.models.registry import registered_models
+
+    shipped = shipped_model_names()
+    return shipped + [name for name in registered_models() if name not in shipped]
+
+
+def is_named_model(name):
+    """Whether ``name`` is a shipped or registered model's name (not a file's path)."""
+    return isinstance(name, str) and name in model_names()
+
+
 def model_classes(name):
-    """The class names of a model, cheaply: a shipped model's card, or the file's model."""
+    """The class names of a model, cheaply: a shipped model's card, else the (file's or
+    registered) model, loaded once."""
     from glue_xai.models.loading import SHIPPED, shipped_card
 
     if name in SHIPPED:
@@ -45,12 +61,13 @@ class ModelStore:
         self._lock = threading.Lock()
 
     def get(self, name):
-        """The classifier called ``name`` (shipped name or file path); raises ValueError or OSError."""
+        """The classifier called ``name`` (shipped or registered name, or file path); raises
+        ValueError or OSError."""
         from glue_xai.models.loading import SHIPPED, load_model
 
         with self._lock:
             if name not in self._models:
-                if name not in SHIPPED and not Path(name).is_file():
+                if not is_named_model(name) and not Path(name).is_file():
                     raise FileNotFoundError(f"model file not found: {name}")
                 model = load_model(name, trust=False)
                 if name not in SHIPPED:
