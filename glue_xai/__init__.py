@@ -14,7 +14,7 @@ model is loaded, an explanation computed or the viewer opened, so glue's start-u
 
 __version__ = "0.1.0"
 
-__all__ = ["setup", "load_model", "register_model", "explain", "assess", "compare_methods", "Explanation",
+__all__ = ["setup", "load_model", "save_model", "register_model", "explain", "assess", "compare_methods", "Explanation",
            "__version__"]
 
 _SETUP_DONE = False
@@ -36,6 +36,14 @@ def load_model(name_or_path, **kwargs):
     from glue_xai.models import load_model as _load_model
 
     return _load_model(name_or_path, **kwargs)
+
+
+def save_model(model, path):
+    """Write a torch classifier's card and weights to one file that :func:`load_model`
+    reads safely (``weights_only``); see :func:`glue_xai.models.save_model`."""
+    from glue_xai.models import save_model as _save_model
+
+    return _save_model(model, path)
 
 
 def register_model(name, model):
