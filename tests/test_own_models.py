@@ -321,3 +321,16 @@ def test_unknown_and_bad_registrations_say_what_is_wrong(clean_registry):
     state = XAIImageViewerState()
     notes = state.restore_settings({"model": "gone-net"})
     assert notes and "model 'gone-net' is not known here" in notes[0]
+
+
+def test_load_model_and_the_viewer_read_an_onnx_file_with_its_card_beside_it(exported):
+    from glue_xai.viewer.model_store import ModelStore
+
+    network, path = exported
+    own_card("own-onnx").save(path.with_suffix(".json"))
+    model = gx.load_model(str(path))
+    torch_model = Classifier(network, own_card("own-torch"))
+    image = source(3)
+    np.testing.assert_allclose(model.predict_proba(image), torch_model.predict_proba(image), rtol=0, atol=1e-5)
+    # The viewer's model store loads what its file chooser picked the same way.
+    assert ModelStore().get(str(path)).classes == model.classes

@@ -80,7 +80,9 @@ def load_model(name_or_path, card=None, trust=False, device="auto"):
     * a glue-xai model file: a dict ``{"card": {...}, "state_dict": {...}}`` saved by
       :func:`save_model`;
     * a plain state dict, with ``card`` (a :class:`ModelCard`, a dict, or the path of a
-      card JSON) naming the architecture, or a ``<file>.json`` card beside it.
+      card JSON) naming the architecture, or a ``<file>.json`` card beside it;
+    * an ONNX model (``.onnx``), with its card given the same way
+      (:func:`glue_xai.models.onnx.from_onnx`).
 
     Both are read with ``torch.load(weights_only=True)``: no code in the file runs. A
     TorchScript archive or a pickled model object can run arbitrary code when loaded, so
@@ -121,6 +123,11 @@ def _load_model(name_or_path, card, trust):
     path = Path(os.fspath(name_or_path))
     if path.is_dir():
         raise IsADirectoryError(f"{path} is a folder, not a model file: pass the .pt file inside it")
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        # An ONNX graph holds no Python objects: reading it runs no code, so no trust is needed.
+        from glue_xai.models.onnx import from_onnx
+
+        return from_onnx(path, card)
     _check_torch_file(path)
     if not path.exists():
         known = ", ".join([*SHIPPED, *SHIPPED_SPECTRUM_MODELS])

@@ -378,7 +378,7 @@ class XAIImageViewer(ComparisonActions, ImageViewer):
     # --- models from files ------------------------------------------------------------------
     def _choose_model_file(self):
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Load a model file", "",
-                                                        "Model files (*.pt *.pth);;All files (*)")
+                                                        "Model files (*.pt *.pth *.onnx);;All files (*)")
         if path:
             self.load_model_file(path)
 

@@ -226,7 +226,7 @@ class XAIImageViewerState(ImageViewerState):
             model_file = ""
         model = values.get("model", self.model)
         if isinstance(model, str) and not is_named_model(model) and not model_file \
-                and Path(model).suffix in (".pt", ".pth"):
+                and Path(model).suffix in (".pt", ".pth", ".onnx"):
             model_file = model  # a file chosen as the model but not saved as the loaded file
         self.model_file = model_file
         selections = {name: values[name] for name in ("model", "method", "segmentation", "gradient_output")
