@@ -9,7 +9,7 @@ WEIGHTS_DIR = Path(__file__).parent / "weights"
 
 #: Shipped models: name -> file stem in ``weights/`` (``<stem>.pt`` + ``<stem>.json``).
 SHIPPED = {"mirabest-fr": "mirabest_fr", "mirabest-fr-0.1": "mirabest_fr_0_1", "mirabest-fr-smooth": "mirabest_fr_smooth",
-           "mirabest-sfnet": "mirabest_sfnet"}
+           "mirabest-sfnet": "mirabest_sfnet", "galaxy-bars": "galaxy_bars", "galaxy-bt-sfnet": "galaxy_bt_sfnet"}
 
 
 def shipped_models():
