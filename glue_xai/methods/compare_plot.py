@@ -107,9 +107,20 @@ def source_box(comparison):
         return 0, shape[0], 0, shape[1]
     labels, n = ndimage.label(emission)
     centre = np.array(shape) / 2
-    centres = ndimage.center_of_mass(emission, labels, range(1, n + 1))
-    distance = [np.hypot(*(np.array(c) - centre)) for c in centres]
-    near = [k + 1 for k in range(n) if distance[k] < shape[0] / 4] or [int(np.argmin(distance)) + 1]
+    index = range(1, n + 1)
+    centres = ndimage.center_of_mass(emission, labels, index)
+    distance = np.array([np.hypot(*(np.array(c) - centre)) for c in centres])
+    sky = _sky(comparison)
+    # A component's weight: its flux above the sky (its area when no input is kept). The
+    # source is the brightest near the centre and whatever is a tenth as bright near it;
+    # faint noise peaks near the centre do not widen the box.
+    flux = (np.asarray(ndimage.sum(np.clip(sky - np.median(sky), 0, None), labels, index)) if sky is not None
+            and sky.shape == shape else np.asarray(ndimage.sum(emission, labels, index), dtype=float))
+    near = distance < shape[0] / 4
+    if not near.any():
+        near = distance == distance.min()
+    brightest = flux[near].max()
+    near = [k + 1 for k in range(n) if near[k] and flux[k] >= 0.1 * brightest]
     rows, cols = np.nonzero(np.isin(labels, near))
     half = max(np.ptp(rows) / 2 + BOX_PADDING, np.ptp(cols) / 2 + BOX_PADDING, MIN_BOX / 2)
     cy, cx = (rows.min() + rows.max()) / 2, (cols.min() + cols.max()) / 2

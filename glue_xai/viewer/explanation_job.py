@@ -41,6 +41,12 @@ class ExplanationSettings:
             return int(options.get("n_samples", 1000)) + 1
         if self.method == "integrated_gradients":
             return int(options.get("n_steps", 32)) + 3
+        if self.method == "rise":
+            return int(options.get("n_masks", 2000)) + 1
+        if self.method == "shapley":
+            return int(options.get("budget", 2000)) + 2
+        if self.method == "occlusion":  # patch positions on a 150-pixel grid at the default stride
+            return (150 // int(options.get("stride", 5))) ** 2 + 1
         return 2
 
 
