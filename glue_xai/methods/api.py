@@ -54,7 +54,9 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
 
     ``image``: (H, W) or (C, H, W) in its own pixels (e.g. a raw FIRST cutout in Jy/beam),
     NaNs allowed; a 1-D array is a spectrum (see :mod:`glue_xai.methods.spectral`).
-    ``target``: class name or index to explain (default: the predicted class).
+    ``target``: class name or index to explain (default: the predicted class); for a
+    regression model (card ``output="values"``) the output's name or index (default: the
+    first output), and the map explains that predicted value itself.
     ``seed``: the one seed for segmentation, sampling and noise; same inputs and seed give
     a bit-identical map. ``wcs`` or ``pixel_scale_arcsec`` tell the model wrapper the
     image's pixel scale; ``fit`` what to do with an image smaller than the model's field
@@ -97,7 +99,11 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
     x, placement = model.prepare(image, pixel_scale_arcsec=pixel_scale_arcsec, fit=fit)  # checks the shape
     check_not_blank(image)  # a blank image can be scored, but holds nothing to explain
     probabilities = model.proba_of_inputs(x[None])[0]
-    target_index = int(np.argmax(probabilities)) if target is None else model.class_index(target)
+    regression = bool(getattr(model, "is_regression", False))
+    if target is None:
+        target_index = 0 if regression else int(np.argmax(probabilities))
+    else:
+        target_index = model.class_index(target)
     result = function(model, x, target_index, seed=int(seed), **options)
     model_map = np.asarray(result["map"], dtype=np.float64)
     if not np.isfinite(model_map).all():
@@ -115,4 +121,5 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
         segments=None if model_segments is None else placement.to_input(model_segments, fill=-1, order=0),
         weights=result.get("weights"), n_model_evals=int(result["n_model_evals"]) + 1,
         elapsed_s=time.perf_counter() - start, model_map=model_map, model_segments=model_segments,
-        model_input=x, placement=placement, wcs=wcs, extras=result.get("extras", {}))
+        model_input=x, placement=placement, wcs=wcs, extras=result.get("extras", {}),
+        regression=regression, unit=model.unit(target_index) if regression else "")

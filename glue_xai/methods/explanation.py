@@ -15,6 +15,8 @@ class Explanation:
     model's own input grid. For LIME-family methods ``segments`` (input grid, -1 outside
     the field of view) and ``weights`` (one per superpixel) say which regions mattered.
     ``params`` holds every setting, the seed included, so the result can be reproduced.
+    For a regression model (``regression``), ``target_name`` is the explained output,
+    ``probability`` its predicted value (in ``unit``) and ``probabilities`` all outputs.
     """
 
     map: np.ndarray
@@ -36,16 +38,26 @@ class Explanation:
     placement: object = None
     wcs: object = None
     extras: dict = field(default_factory=dict)
+    regression: bool = False
+    unit: str = ""
 
     @property
     def predicted_name(self):
         """The model's predicted class (may differ from the explained target)."""
-        if self.probabilities is None or not self.classes:
+        if self.regression or self.probabilities is None or not self.classes:
             return self.target_name
         return self.classes[int(np.argmax(self.probabilities))]
 
+    @property
+    def value_text(self):
+        """What the model said, as a person reads it: ``FRII p = 0.93`` or, for a
+        regression model, ``bar_length = 4.2 arcsec``."""
+        if self.regression:
+            return f"{self.target_name} = {self.probability:.3g}" + (f" {self.unit}" if self.unit else "")
+        return f"{self.target_name}  p = {self.probability:.2f}"
+
     def __repr__(self):
-        return (f"<Explanation {self.method} of {self.target_name} (p={self.probability:.3f}) "
+        return (f"<Explanation {self.method} of {self.target_name} ({self.value_text}) "
                 f"map {self.map.shape}, {self.n_model_evals} model evaluations, {self.elapsed_s:.3f} s>")
 
     # --- FITS ---------------------------------------------------------------------------
@@ -67,7 +79,11 @@ class Explanation:
         header["XAIMETH"] = (self.method, "explanation method")
         header["XAITARG"] = (int(self.target), "explained class index")
         header["XAICLASS"] = (self.target_name, "explained class name")
-        header["XAIPROB"] = (float(self.probability), "model probability of that class")
+        header["XAIPROB"] = (float(self.probability), "predicted value" if self.regression
+                             else "model probability of that class")
+        if self.regression:
+            header["XAIREGR"] = (True, "regression: XAIPROB is the predicted value")
+            header["XAIUNIT"] = (self.unit, "unit of the predicted value")
         header["XAIMODEL"] = (self.model_name, "model name")
         header["XAINEVAL"] = (int(self.n_model_evals), "model evaluations used")
         header["XAITIME"] = (float(self.elapsed_s), "[s] wall time")
@@ -106,7 +122,8 @@ class Explanation:
                        probability=float(h["XAIPROB"]), method=h["XAIMETH"], params=json.loads(h["XAIPARAM"]),
                        probabilities=probs, classes=tuple(json.loads(h.get("XAICLSES", "[]"))),
                        model_name=h.get("XAIMODEL", ""), segments=segments, weights=weights,
-                       n_model_evals=int(h["XAINEVAL"]), elapsed_s=float(h["XAITIME"]), wcs=wcs)
+                       n_model_evals=int(h["XAINEVAL"]), elapsed_s=float(h["XAITIME"]), wcs=wcs,
+                       regression=bool(h.get("XAIREGR", False)), unit=h.get("XAIUNIT", ""))
 
 
 def _jsonable(value):

@@ -13,6 +13,10 @@ class ModelCard:
     ``{"background": "sigma_clip", "clip_sigma": 3.0, "scale": "max"}``.
     Everything else (training data, scores, citations, terms of use) goes in ``info``.
     ``temperature`` divides the logits before the softmax (calibration).
+
+    A regression model (``output="values"``) predicts numbers, not classes: ``classes``
+    then names its outputs (one or more, e.g. ``("bulge_to_total",)``) and ``units``
+    gives each output's unit (``{"bar_length": "arcsec"}``; astropy unit strings).
     """
 
     name: str
@@ -27,19 +31,32 @@ class ModelCard:
     #: Logits are divided by this before the softmax (temperature scaling, fitted on
     #: held-out tune data): calibrated probabilities, the same predictions.
     temperature: float = 1.0
+    units: dict = field(default_factory=dict)
 
     def __post_init__(self):
         self.classes = tuple(str(c) for c in self.classes)
         self.input_shape = tuple(int(s) for s in self.input_shape)
         if len(self.input_shape) != 3:
             raise ValueError(f"input_shape must be (channels, height, width), got {self.input_shape}")
-        if len(self.classes) < 2:
+        if self.output not in ("logits", "probabilities", "values"):
+            raise ValueError(f"output must be 'logits', 'probabilities' or 'values' (regression), "
+                             f"got {self.output!r}")
+        if self.output == "values" and len(self.classes) < 1:
+            raise ValueError("a regression model needs at least one output name in classes")
+        if self.output != "values" and len(self.classes) < 2:
             raise ValueError(f"a classifier needs at least two classes, got {self.classes}")
+        self.units = {str(k): str(v) for k, v in dict(self.units or {}).items()}
+        if set(self.units) - set(self.classes):
+            raise ValueError(f"units name outputs the model does not have: {sorted(set(self.units) - set(self.classes))}"
+                             f" (outputs: {self.classes})")
         self.temperature = float(self.temperature)
         if not self.temperature > 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
-        if self.output not in ("logits", "probabilities"):
-            raise ValueError(f"output must be 'logits' or 'probabilities', got {self.output!r}")
+
+    @property
+    def is_regression(self):
+        """True for a model predicting numbers (``output="values"``)."""
+        return self.output == "values"
 
     @property
     def n_channels(self):

@@ -168,8 +168,20 @@ class Classifier:
         return self.proba_of_inputs(self.prepare_many(images, pixel_scale_arcsec, fit))
 
     def predict(self, images, **kwargs):
-        """Predicted class names, one per image."""
-        return [self.classes[i] for i in self.predict_proba(images, **kwargs).argmax(1)]
+        """Predicted class names, one per image; for a regression model (N, n_outputs)
+        predicted values."""
+        out = self.predict_proba(images, **kwargs)
+        return out if self.is_regression else [self.classes[i] for i in out.argmax(1)]
+
+    @property
+    def is_regression(self):
+        """True when the model predicts numbers (card ``output="values"``): its
+        "probabilities" are then the predicted values themselves."""
+        return self.card.is_regression
+
+    def unit(self, output):
+        """The unit of output ``output`` (name or index), '' when none is given."""
+        return self.card.units.get(self.classes[self.class_index(output)], "")
 
     def proba_of_inputs(self, x):
         """Probabilities for model-ready inputs (N, C, h, w), batched, without gradients."""
@@ -191,7 +203,8 @@ class Classifier:
         return probs
 
     def torch_proba(self, x):
-        """Differentiable probabilities of a (N, C, h, w) tensor (torch models only)."""
+        """Differentiable probabilities of a (N, C, h, w) tensor (torch models only); a
+        regression model's values."""
         if self._module is None:
             raise not_differentiable(self)
         import torch

@@ -252,13 +252,13 @@ def train_bt_sfnet(out_dir, images, truth, parts, epochs=30, k=8, seed=0, log=pr
     card = ModelCard(
         name="galaxy-bt-sfnet", classes=BT_OUTPUTS, input_shape=(3, *images.shape[2:]), pixel_scale_arcsec=0.262,
         preprocessing=dict(PREPROCESSING), architecture="sfnet", architecture_options=options,
-        # A regressor: its outputs are the two flux ratios, given as they are (no softmax).
-        output="probabilities", info={
+        # A regressor: its outputs are the two flux ratios (no softmax); explanations and
+        # the legend show the ratio itself.
+        output="values", units={"bulge_to_total": "", "bar_to_total": ""}, info={
             "description": "bulge-to-total and bar-to-total r-band flux ratios of disc galaxies in g, r, z "
                            "images (nanomaggies per 0.262 arcsec pixel), a Sparse Feature Network: each "
                            f"output is a bias plus at most {k} features' contributions",
-            "task": "regression", "outputs_note": "predict_proba returns the two regressed ratios, not "
-                                                  "probabilities (rows do not sum to 1)",
+            "task": "regression",
             "bands": ["g", "r", "z"], "units": "nanomaggies per pixel",
             "training_data": SIMULATION_NOTE + f" Train part: {len(tr)} of {len(truth)} galaxies.",
             "split": {"function": "glue_xai.data.galaxies.split_parts", "seed": seed,

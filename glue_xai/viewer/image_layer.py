@@ -293,14 +293,15 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         """Class, probability and method, and the prediction when another class is explained."""
         e = self.explanation
         verdict = e.extras.get("assessment")
+        said = e.value_text if e.regression else f"{e.predicted_name} p = {e.probabilities.max():.2f}"
         if verdict is not None and not verdict.trusted:
-            # Empty sky or an unfamiliar input: say so instead of showing a confident class.
-            text = (f"{self.layer.label}: {verdict.verdict} (model would say {e.predicted_name} "
-                    f"p = {e.probabilities.max():.2f})\n{METHOD_LABELS.get(e.method, e.method)}")
+            # Empty sky or an unfamiliar input: say so instead of showing a confident answer.
+            text = f"{self.layer.label}: {verdict.verdict} (model would say {said})\n"
         else:
-            text = (f"{self.layer.label}: {e.target_name}  p = {e.probability:.2f}\n"
-                    f"{METHOD_LABELS.get(e.method, e.method)}")
-        if e.method != "gradcam" and e.params.get("output") == "logit":  # Grad-CAM always uses the logit
+            text = f"{self.layer.label}: {e.value_text}\n"
+        text += METHOD_LABELS.get(e.method, e.method)
+        # Grad-CAM always uses the logit; a regression model's logit is its value.
+        if e.method != "gradcam" and e.params.get("output") == "logit" and not e.regression:
             text += " of the logit"
         if e.predicted_name != e.target_name:
             text += f" (model says {e.predicted_name})"
