@@ -44,9 +44,14 @@ def pixel_scale(wcs, pixel_scale_arcsec):
 
 def check_wcs_shape(wcs, shape):
     """A WCS made for another image size is a common slip: refuse it when the header says so."""
-    if wcs is None or wcs.celestial.pixel_shape is None:
+    if wcs is None:
         return
-    nx, ny = wcs.celestial.pixel_shape
+    from glue_xai.models.preprocess import celestial_part
+
+    pixel_shape = celestial_part(wcs).pixel_shape
+    if pixel_shape is None:
+        return
+    nx, ny = pixel_shape
     if (ny, nx) != tuple(shape):
         raise ValueError(f"the WCS describes a {ny}x{nx} image but the map is {shape[0]}x{shape[1]}")
 

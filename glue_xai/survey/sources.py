@@ -186,7 +186,70 @@ def _read_image(path):
     :func:`glue_xai.data.cutouts.read_image`)."""
     from glue_xai.data.cutouts import read_image
 
+    plain = _read_plain_fits(path)
+    if plain is not None:
+        return plain
     image, wcs, _ = read_image(path, commentary=False)
+    return image, wcs
+
+
+_END_CARD = b"END" + b" " * 77
+_FLOAT_BITPIX = {-32: ">f4", -64: ">f8"}
+
+
+def _read_plain_fits(path):
+    """What :func:`glue_xai.data.cutouts.read_image` gives (``commentary=False``) for the
+    plainest FITS file, a survey cutout's: one primary HDU of float pixels (BITPIX -32 or
+    -64, no BSCALE/BZERO/BLANK), nothing after it. The file is read in one go and its
+    commentary cards (hundreds in a FIRST cutout) are dropped as text before astropy parses
+    the header, and the pixels are the same bytes astropy reads. None for any other file
+    (read_image reads it then)."""
+    from astropy.io import fits
+
+    from glue_xai.data.cutouts import _COMMENTARY, _as_float, _celestial_wcs, _quiet_unprintable, _squeeze
+
+    path = Path(path)
+    if not path.name.lower().endswith((".fits", ".fit", ".fts")):
+        return None
+    try:
+        raw = path.read_bytes()
+    except OSError:
+        return None
+    if len(raw) < 2880 or len(raw) % 2880 or not raw.startswith(b"SIMPLE  ="):
+        return None
+    end = raw.find(_END_CARD)
+    while end >= 0 and end % 80:
+        end = raw.find(_END_CARD, end + 1)
+    if end < 0:
+        return None
+    try:
+        cards = [raw[k:k + 80].decode("ascii") for k in range(0, end, 80)]
+    except UnicodeDecodeError:
+        return None
+    kept = "".join(card for card in cards if card[:8].strip().upper() not in _COMMENTARY)
+    with _quiet_unprintable():
+        try:
+            parsed = fits.Header.fromstring(kept)
+            header = fits.Header([card for card in parsed.cards if card.keyword not in _COMMENTARY])
+            if header.get("SIMPLE") is not True or any(k in header for k in ("BSCALE", "BZERO", "BLANK", "GROUPS")):
+                return None
+            dtype = _FLOAT_BITPIX.get(header.get("BITPIX"))
+            naxis = header.get("NAXIS")
+            if dtype is None or not isinstance(naxis, int) or isinstance(naxis, bool) or naxis < 2:
+                return None
+            shape = [header.get(f"NAXIS{axis}") for axis in range(naxis, 0, -1)]
+            if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in shape):
+                return None
+        except Exception:  # anything unusual: astropy's own reading decides
+            return None
+        start = (end // 2880 + 1) * 2880
+        size = int(np.prod(shape)) * np.dtype(dtype).itemsize
+        if start + -(-size // 2880) * 2880 != len(raw):  # exactly one HDU
+            return None
+        data = np.frombuffer(raw, dtype=dtype, count=size // np.dtype(dtype).itemsize, offset=start).reshape(shape)
+        image, kept_axes = _squeeze(data, path)
+        image = _as_float(image).copy()
+        wcs = _celestial_wcs(header, kept_axes, path, True)
     return image, wcs
 
 
