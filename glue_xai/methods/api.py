@@ -113,6 +113,9 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
     defaults = {k: v for k, v in allowed.items() if k not in ("segments", "masks")}
     params = {**defaults, **result.get("params", {}), "seed": int(seed), "fit": fit,
               "pixel_scale_arcsec": pixel_scale_arcsec, "target": target}
+    extras = result.get("extras", {})
+    if "band_relevance" in extras:
+        extras["band_names"] = model.card.band_names
     return Explanation(
         map=placement.to_input(model_map, fill=0.0),
         target=target_index, target_name=model.classes[target_index],
@@ -121,5 +124,5 @@ def explain(model, image, method="lime", target=None, seed=0, *, pixel_scale_arc
         segments=None if model_segments is None else placement.to_input(model_segments, fill=-1, order=0),
         weights=result.get("weights"), n_model_evals=int(result["n_model_evals"]) + 1,
         elapsed_s=time.perf_counter() - start, model_map=model_map, model_segments=model_segments,
-        model_input=x, placement=placement, wcs=wcs, extras=result.get("extras", {}),
+        model_input=x, placement=placement, wcs=wcs, extras=extras,
         regression=regression, unit=model.unit(target_index) if regression else "")

@@ -48,6 +48,19 @@ def _channel_map(grad, signed):
     return grad.sum(axis=-3) if signed else np.abs(grad).max(axis=-3)
 
 
+def band_extras(per_band):
+    """For a multi-band input, which band mattered: ``band_maps`` (C, h, w), the relevance
+    of each band before the bands are combined, and ``band_relevance``, each band's share
+    of the total |relevance| (sums to 1). Empty for one band."""
+    per_band = np.asarray(per_band, dtype=np.float64)
+    if per_band.shape[0] < 2:
+        return {}
+    magnitude = np.abs(per_band).reshape(len(per_band), -1).sum(axis=1)
+    total = magnitude.sum()
+    shares = magnitude / total if total > 0 else np.full(len(per_band), 1.0 / len(per_band))
+    return {"band_maps": per_band, "band_relevance": [float(v) for v in shares]}
+
+
 def saliency(model, x, target, seed=0, signed=True, output="logit"):
     """Input gradient (Simonyan et al. 2014): signed by default (red: more flux here would
     raise the class's score), its magnitude with ``signed=False``. Chosen on the tune
@@ -57,7 +70,7 @@ def saliency(model, x, target, seed=0, signed=True, output="logit"):
 
     grad = _gradients(model, torch.from_numpy(x[None]), target, output)[0].numpy()
     return {"map": _channel_map(grad, signed), "n_model_evals": 1,
-            "params": {"signed": bool(signed), "output": output}}
+            "params": {"signed": bool(signed), "output": output}, "extras": band_extras(grad)}
 
 
 NOISES = ("sky", "range")
@@ -129,7 +142,8 @@ def smoothgrad(model, x, target, seed=0, n_samples=25, noise_level=0.5, noise="s
     maps = _channel_map(grads, signed)
     return {"map": maps.mean(axis=0), "n_model_evals": n_samples,
             "params": {"n_samples": n_samples, "noise_level": float(noise_level), "noise": noise,
-                       "noise_sigma": sigma, "signed": bool(signed), "output": output}}
+                       "noise_sigma": sigma, "signed": bool(signed), "output": output},
+            "extras": band_extras(grads.mean(axis=0) if signed else np.abs(grads).mean(axis=0))}
 
 
 def make_baseline(x, baseline, seed=0):
@@ -167,7 +181,7 @@ def integrated_gradients(model, x, target, seed=0, n_steps=32, baseline="zero", 
         change = float(out[1, target] - out[0, target])
     return {"map": attribution.sum(axis=0), "n_model_evals": n_steps + 2,
             "params": {"n_steps": n_steps, "baseline": baseline, "output": output},
-            "extras": {"completeness_gap": float(attribution.sum() - change)}}
+            "extras": {"completeness_gap": float(attribution.sum() - change), **band_extras(attribution)}}
 
 
 def find_gradcam_layer(module):

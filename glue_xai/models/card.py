@@ -59,6 +59,14 @@ class ModelCard:
         return self.output == "values"
 
     @property
+    def band_names(self):
+        """The bands' names (``info["bands"]``), or ``band 1``... when the card names none."""
+        names = list((self.info or {}).get("bands") or [])
+        if len(names) != self.n_channels:
+            names = [f"band {k + 1}" for k in range(self.n_channels)]
+        return [str(n) for n in names]
+
+    @property
     def n_channels(self):
         return self.input_shape[0]
 

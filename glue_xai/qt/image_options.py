@@ -81,6 +81,12 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
         self.combosel_target = QtWidgets.QComboBox()
         form.addRow("Method", self.combosel_method)
         form.addRow("Explain class", self.combosel_target)
+        self.text_bands = QtWidgets.QLineEdit()
+        self.text_bands.setPlaceholderText("multi-band models: the card's band names")
+        self.text_bands.setToolTip("For a model taking several bands: the components of the data holding them, "
+                                   "in the model's order, e.g. 'g_img, r_img, z_img'. Empty: components named "
+                                   "after the model card's bands")
+        form.addRow("Bands", self.text_bands)
 
         ranges = NUMBER_SETTINGS
         widgets = {
@@ -119,6 +125,7 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
                      "sfnet_feature"):
             connect(connect_value(viewer_state, name, getattr(self, f"widget_{name}")))
         connect(connect_value(viewer_state, "seed", self.spin_seed))
+        connect(connect_text(viewer_state, "bands", self.text_bands))
 
         self.scroll_explanation = _scrolling(content)
         self.ui.tab_widget.insertTab(0, self.scroll_explanation, "Explanation")

@@ -225,7 +225,7 @@ class XAIImageViewer(ComparisonActions, ImageViewer):
         still running for another key is stale and cancelled; one for the same key (e.g.
         after a change of a setting the method does not use) is left to finish."""
         try:
-            region = region_of_subset(self.state, artist.layer)
+            region = region_of_subset(self.state, artist.layer, components=self._band_components(artist.layer.data))
             settings = settings_for_cutout(settings_from_state(self.state), artist.layer.data, region)
         except NothingToExplain as reason:
             self._drop_job(artist, self._jobs)
@@ -250,6 +250,22 @@ class XAIImageViewer(ComparisonActions, ImageViewer):
             artist.clear_explanation()
         self._jobs[artist] = job
         self.worker.submit(job)
+
+    def _band_components(self, data):
+        """The components feeding a multi-band model's bands (None for a one-band model);
+        raises NothingToExplain saying which bands are missing."""
+        from glue_xai.viewer.bands import band_components, model_card
+
+        if not self.state.model:
+            return None
+        try:
+            card = model_card(self.state.model)
+        except (OSError, ValueError):  # a missing or broken model file: the status line says so
+            return None
+        try:
+            return band_components(data, card, self.state.bands)
+        except ValueError as reason:
+            raise NothingToExplain(str(reason)) from None
 
     def recompute(self):
         """Compute every explanation again, ignoring the cache (the Recompute button)."""

@@ -305,6 +305,9 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
             text += " of the logit"
         if e.predicted_name != e.target_name:
             text += f" (model says {e.predicted_name})"
+        if "band_relevance" in e.extras:  # a multi-band model: which band mattered
+            text += "\nbands: " + ", ".join(f"{name} {share:.0%}" for name, share in
+                                           zip(e.extras["band_names"], e.extras["band_relevance"]))
         if e.method == "features":  # the model's own decomposition: which features added how much
             shown = e.params.get("feature", 0)
             parts = [f"{'>' if rank == shown else ''}f{j} {c:+.2f}"

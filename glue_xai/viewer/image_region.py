@@ -6,6 +6,8 @@
 * On a stack of cutouts (3-D data, one cutout per slice), the current cutout is
   explained whole when the subset holds any of its pixels: cutouts are centred on their
   source, which is what the classifier was trained on.
+* For a multi-band model, ``components`` (see :mod:`glue_xai.viewer.bands`) name the
+  dataset's components holding its bands: the pixels are then (bands, rows, columns).
 """
 import hashlib
 from dataclasses import dataclass
@@ -32,7 +34,8 @@ class ImageRegion:
 
     ``box`` is ``(y0, y1, x0, x1)``: the rows and columns of the current 2-D slice the
     pixels come from. ``inside`` marks, within the box, the pixels inside the subset.
-    ``wcs`` is the celestial WCS of the box (None when the data has none).
+    ``wcs`` is the celestial WCS of the box (None when the data has none). ``pixels`` is
+    (rows, columns), or (bands, rows, columns) for a multi-band model.
     """
 
     data_label: str
@@ -103,8 +106,9 @@ def _cutout_wcs(data, index, transpose):
     return cutout_wcs(data, index[0])
 
 
-def region_of_subset(viewer_state, subset):
-    """The :class:`ImageRegion` a subset layer explains; raises :class:`NothingToExplain`."""
+def region_of_subset(viewer_state, subset, components=None):
+    """The :class:`ImageRegion` a subset layer explains; raises :class:`NothingToExplain`.
+    ``components``: the components holding a multi-band model's bands (None: the shown one)."""
     data = subset.data
     if viewer_state.reference_data is None or viewer_state.x_att is None:
         raise NothingToExplain("no image is shown yet")
@@ -115,8 +119,8 @@ def region_of_subset(viewer_state, subset):
         raise NothingToExplain(f"{data.label} has {data.ndim} dimensions: explanations need an image or a "
                                "stack of cutouts")
     view, transpose, index = _slice_view(viewer_state)
-    attribute = _image_attribute(viewer_state, data)
-    image = np.asarray(data.get_data(attribute, view=view), dtype=np.float64)
+    attributes = components or [_image_attribute(viewer_state, data)]
+    planes = [np.asarray(data.get_data(attribute, view=view), dtype=np.float64) for attribute in attributes]
     try:
         mask = np.asarray(subset.to_mask(view=view), dtype=bool)
     except IncompatibleAttribute:
@@ -125,20 +129,21 @@ def region_of_subset(viewer_state, subset):
         raise NotOnThisData(f"subset {subset.label!r} is defined on other data, not linked to "
                             f"{data.label}") from None
     if transpose:
-        image, mask = image.T, mask.T
+        planes, mask = [plane.T for plane in planes], mask.T
+    image = planes[0] if components is None else np.stack(planes)
     if not mask.any():
         where = f"cutout {index[0]}" if data.ndim == 3 else "the image"
         raise NothingToExplain(f"subset {subset.label!r} holds no pixels of {where}")
 
     is_stack = data.ndim == 3
     if is_stack:
-        box = (0, image.shape[0], 0, image.shape[1])
+        box = (0, mask.shape[0], 0, mask.shape[1])
     else:
         rows, cols = np.nonzero(mask)
         box = (int(rows.min()), int(rows.max()) + 1, int(cols.min()), int(cols.max()) + 1)
     y0, y1, x0, x1 = box
     return ImageRegion(
         data_label=data.label, data_uuid=str(getattr(data, "uuid", "")), slice_index=index,
-        slice_shape=image.shape, box=box, pixels=image[y0:y1, x0:x1].copy(), inside=mask[y0:y1, x0:x1].copy(),
+        slice_shape=mask.shape, box=box, pixels=image[..., y0:y1, x0:x1].copy(), inside=mask[y0:y1, x0:x1].copy(),
         wcs=_cutout_wcs(data, index, transpose) if is_stack else _celestial_wcs_of_box(data, box, transpose),
         is_stack=is_stack)

@@ -178,10 +178,13 @@ class XAIImageViewerState(ImageViewerState):
     sfnet_feature = CallbackProperty(0, docstring="SFNet features: 0 shows all active features, r the r-th "
                                                   "strongest contribution")
 
+    bands = CallbackProperty("", docstring="Multi-band models: the components holding the model's bands, in its "
+                                           "order ('g_img, r_img, z_img'); empty = the model card's band names")
+
     #: Settings that change the explanation (anything else only changes the view).
     EXPLANATION_SETTINGS = ("model", "method", "target", "lime_samples", "segmentation", "n_segments",
                             "segment_scale", "smoothgrad_samples", "noise_level", "ig_steps", "seed",
-                            "sfnet_feature")
+                            "sfnet_feature", "bands")
 
     def __init__(self, **kwargs):
         # Choices first, then the values (which a restored session may hand in).

@@ -14,6 +14,8 @@ __all__ = ["ModelStore", "model_classes", "model_names", "shipped_model_names"]
 # Classes of model files loaded in this session, so a restored viewer can offer the
 # target classes without reading the file again.
 _FILE_CLASSES = {}
+# Their cards, for the same reason (the bands a multi-band model takes).
+_FILE_CARDS = {}
 
 
 def shipped_model_names():
@@ -72,5 +74,6 @@ class ModelStore:
                 model = load_model(name, trust=False)
                 if name not in SHIPPED:
                     _FILE_CLASSES[name] = tuple(model.classes)
+                    _FILE_CARDS[name] = model.card
                 self._models[name] = model
             return self._models[name]

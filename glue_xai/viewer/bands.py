@@ -1,0 +1,46 @@
+"""Which glue components feed a multi-band model's bands (Qt-free).
+
+A model taking C bands (a 3-band g, r, z galaxy classifier) is fed C images on the same
+pixel grid. In glue those are C components of one dataset: a multi-extension FITS file
+opens that way, and images on the same WCS loaded from separate files become one
+dataset with *Data > Merge Data*. The bands are matched to components by name: the
+viewer's *Bands* setting when given (``"g_img, r_img, z_img"``, in the model's band
+order), otherwise the model card's band names (``info["bands"]``), compared without case.
+"""
+__all__ = ["model_card", "band_components"]
+
+
+def model_card(name):
+    """The card of model ``name``, cheaply (a shipped model's card is read without its weights)."""
+    from glue_xai.models.loading import SHIPPED, shipped_card
+    from glue_xai.viewer.model_store import ModelStore, _FILE_CARDS
+
+    if name in SHIPPED:
+        return shipped_card(name)
+    if name not in _FILE_CARDS:
+        ModelStore().get(name)
+    return _FILE_CARDS[name]
+
+
+def band_components(data, card, mapping=""):
+    """The components of ``data`` holding the model's bands, in the model's order, or None
+    for a one-band model (the viewer's shown component is used). Raises ValueError naming
+    what is missing when the bands cannot all be found."""
+    if card.n_channels == 1:
+        return None
+    wanted = [part.strip() for part in str(mapping or "").replace(";", ",").split(",") if part.strip()]
+    source = "the Bands setting" if wanted else f"model {card.name!r}'s band names"
+    if not wanted:
+        wanted = card.band_names
+    if len(wanted) != card.n_channels:
+        raise ValueError(f"model {card.name!r} takes {card.n_channels} bands but the Bands setting names "
+                         f"{len(wanted)} ({', '.join(wanted)})")
+    by_name = {c.label.lower(): c for c in data.main_components}
+    missing = [w for w in wanted if w.lower() not in by_name]
+    if missing:
+        have = ", ".join(c.label for c in data.main_components)
+        raise ValueError(f"model {card.name!r} takes {card.n_channels} bands ({', '.join(card.band_names)}); "
+                         f"{data.label} has no component {', '.join(repr(m) for m in missing)} named in {source} "
+                         f"(its components: {have}). Give the bands' component names in the Bands setting, or "
+                         "merge the band images into one dataset (Data > Merge Data)")
+    return [by_name[w.lower()] for w in wanted]
