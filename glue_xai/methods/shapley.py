@@ -90,20 +90,24 @@ def shapley(model, x, target, seed=0, budget=2000, exact_players=10, segmentatio
     else:
         rng = np.random.default_rng(seed)
         n_pairs = max(1, (budget - 2) // (2 * (n - 1)))
-        samples = []
+        # Every order's coalitions are built first and scored together, in full forward
+        # batches (one order's n - 1 coalitions alone would make small, slow batches).
+        sequences = []
         for _ in range(n_pairs):
             order = rng.permutation(n)
-            for sequence in (order, order[::-1]):
-                # Coalitions after each of the first n - 1 joins; the last is the whole image.
-                steps = np.zeros((n - 1, n), dtype=bool)
-                for k in range(n - 1):
-                    steps[k:, sequence[k]] = True
-                path = np.concatenate([[ends[1]], _coalition_scores(model, x, hidden, segments, players, steps,
-                                                                    target, output), [ends[0]]])
-                contribution = np.empty(n)
-                contribution[sequence] = np.diff(path)
-                samples.append(contribution)
-                evals += n - 1
+            sequences += [order, order[::-1]]
+        sequences = np.asarray(sequences)
+        # Coalitions after each of the first n - 1 joins; the last is the whole image.
+        # steps[o, k, sequence[j]] is True for j <= k.
+        steps = np.zeros((len(sequences), n - 1, n), dtype=bool)
+        joined = np.arange(n - 1)[:, None] >= np.arange(n)[None, :]  # (n - 1, n): position j joined by step k
+        np.put_along_axis(steps, np.broadcast_to(sequences[:, None, :], steps.shape), joined[None], axis=2)
+        inner = _coalition_scores(model, x, hidden, segments, players, steps.reshape(-1, n), target, output)
+        path = np.concatenate([np.full((len(sequences), 1), ends[1]), inner.reshape(len(sequences), n - 1),
+                               np.full((len(sequences), 1), ends[0])], axis=1)
+        samples = np.empty((len(sequences), n))
+        np.put_along_axis(samples, sequences, np.diff(path, axis=1), axis=1)
+        evals += len(sequences) * (n - 1)
         pairs = np.asarray(samples).reshape(n_pairs, 2, n).mean(axis=1)  # antithetic pairs are the draws
         values[players] = pairs.mean(axis=0)
         error[players] = pairs.std(axis=0, ddof=1) / np.sqrt(n_pairs) if n_pairs > 1 else np.nan
