@@ -1,6 +1,7 @@
 """The ``glue-xai`` command line.
 
     glue-xai demo [--screenshot out.png] [--method lime]   glue on the shipped FIRST demo
+    glue-xai demo --galaxies                              glue on simulated barred galaxies
     glue-xai train [--epochs 60] [--out folder]              train the MiraBest model
     glue-xai evaluate [--write]                              re-measure its model card numbers
     glue-xai explain --catalogue cat.csv --cutouts folder/ --out result.fits [--maps maps.fits]
@@ -58,7 +59,12 @@ def _demo(args):
         raise ValueError("this machine has no display to open glue on; run `glue-xai demo --screenshot demo.png` "
                          "to render the demo to a PNG instead")
 
-    messages = run_demo(screenshot=args.screenshot, method=args.method, model=args.model)
+    if args.galaxies:
+        from glue_xai.qt.galaxy_demo import run_galaxy_demo
+
+        messages = run_galaxy_demo(screenshot=args.screenshot)
+    else:
+        messages = run_demo(screenshot=args.screenshot, method=args.method, model=args.model)
     if args.screenshot:
         print(f"wrote {args.screenshot}")
         for message in messages or []:
@@ -117,6 +123,9 @@ def build_parser():
                                                                     "explained")
     demo.add_argument("--method", default="saliency", choices=[m for m in METHODS if m not in MODEL_SPECIFIC_METHODS],
                       help="the explanation drawn over each source")
+    demo.add_argument("--galaxies", action="store_true",
+                      help="instead, simulated barred galaxies in g, r, z (GalSim) explained by the shipped 3-band "
+                           "bar classifier and bulge-to-total SFNet (default: the FIRST radio demo)")
     demo.set_defaults(run=_demo)
     trainer = add_command("train", "train the MiraBest FR-I/FR-II classifier")
     train.add_arguments(trainer)
