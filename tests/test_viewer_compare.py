@@ -15,7 +15,8 @@ def test_compare_reuses_the_shown_map_and_hands_its_maps_to_the_viewer(app, qtbo
 
     data = Data(label="FR-I", image=fri.image, coords=fri.wcs)
     viewer = open_viewer(app, data, method="saliency", seed=2)
-    draw(app, data, RectangularROI(60, 240, 60, 240))
+    # Smaller than the model's field of view: every map is padded with sky, as the viewer's are.
+    draw(app, data, RectangularROI(100, 200, 90, 210))
     artist = wait_for_overlay(qtbot, viewer)
     shown = artist.explanation
 

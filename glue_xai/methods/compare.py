@@ -123,8 +123,11 @@ def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=
     if not methods:
         raise ValueError("give at least one method to compare")
     options = dict(options or {})
+    if target is None and getattr(model, "is_regression", False):
+        target = 0  # a regression model's first output, as explain chooses
     if target is None:
-        target = int(np.argmax(model.predict_proba(image, pixel_scale_arcsec=_scale(pixel_scale_arcsec, wcs))[0]))
+        target = int(np.argmax(model.predict_proba(image, pixel_scale_arcsec=_scale(pixel_scale_arcsec, wcs),
+                                                   fit=fit)[0]))
     known = dict(explanations or {})
     explanations, quality, failed = {}, {}, {}
     emission = None
