@@ -51,7 +51,7 @@ def _channel_map(grad, signed):
 def band_extras(per_band):
     """For a multi-band input, which band mattered: ``band_maps`` (C, h, w), the relevance
     of each band before the bands are combined, and ``band_relevance``, each band's share
-    of the total |relevance| (sums to 1). Empty for one band."""
+    of the total absolute relevance (sums to 1). Empty for one band."""
     per_band = np.asarray(per_band, dtype=np.float64)
     if per_band.shape[0] < 2:
         return {}
