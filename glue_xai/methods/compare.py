@@ -6,7 +6,9 @@ other with their quality. :func:`compare_methods` explains one image with each m
 report part: the share of its positive relevance on the emission, the deletion area,
 and the rank correlation with the same method on a fully randomised network over the
 emission. ``agreement`` is the rank correlation between every pair of maps over the
-emission: where the source is, do the methods order its parts the same way?
+emission: where the source is, do the methods order its parts the same way? Both
+correlations leave out the pixels where both maps are exactly 0 (see
+:func:`informative_pixels`).
 """
 import copy
 import time
@@ -74,6 +76,26 @@ def emission_mask(model, image, placement, k_sigma=3.0, grow_pixels=3):
     return ndimage.binary_dilation(above, iterations=int(grow_pixels)) if grow_pixels else above
 
 
+def informative_pixels(a, b, region):
+    """The pixels of ``region`` where map ``a`` or map ``b`` is not exactly 0.
+
+    Perturbation methods give exactly 0 to every pixel they cannot change (one equal to
+    the substrate, e.g. sky the model wrapper clipped to its background). Two such maps
+    share those zeros whatever the model does, and the shared ties alone would make their
+    rank correlation high; they are left out, and the maps are compared where they say
+    something."""
+    return region & ((np.asarray(a) != 0) | (np.asarray(b) != 0))
+
+
+def _rank_correlation(a, b, region, absolute=False):
+    from glue_xai.methods.metrics_sanity import spearman
+
+    where = informative_pixels(a, b, region)
+    if where.sum() < 3:
+        return np.nan
+    return spearman(np.asarray(a)[where], np.asarray(b)[where], absolute)
+
+
 def randomised_correlation(model, explanation, region, seed=0):
     """Spearman rho over ``region`` between the map and the same method's map on a copy of
     the network with every layer re-initialised (the cascade's last step of
@@ -83,7 +105,7 @@ def randomised_correlation(model, explanation, region, seed=0):
 
     from glue_xai.methods.api import SIGNED_METHODS, method_function
     from glue_xai.methods.metrics_inputs import method_settings
-    from glue_xai.methods.metrics_sanity import randomisation_layers, reinitialise, spearman
+    from glue_xai.methods.metrics_sanity import randomisation_layers, reinitialise
     from glue_xai.models.classifier import Classifier
 
     network = copy.deepcopy(model.module)
@@ -96,7 +118,7 @@ def randomised_correlation(model, explanation, region, seed=0):
     result = method_function(explanation.method)(randomised, explanation.model_input, explanation.target,
                                                  seed=int(explanation.params.get("seed", 0)), **settings)
     absolute = not (explanation.method in SIGNED_METHODS or explanation.params.get("signed"))
-    return abs(spearman(np.asarray(explanation.model_map)[region], np.asarray(result["map"])[region], absolute))
+    return abs(_rank_correlation(explanation.model_map, result["map"], region, absolute))
 
 
 def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=None, pixel_scale_arcsec=None,
@@ -117,7 +139,6 @@ def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=
     import glue_xai as gx
     from glue_xai.methods.metrics_faithfulness import deletion_curve
     from glue_xai.methods.metrics_localisation import relevance_mass_inside
-    from glue_xai.methods.metrics_sanity import spearman
 
     methods = list(methods)
     if not methods:
@@ -165,8 +186,8 @@ def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=
             if j < i:
                 agreement[i, j] = agreement[j, i]
             elif emission is not None and emission.any():
-                agreement[i, j] = spearman(np.asarray(explanations[a].model_map)[emission],
-                                           np.asarray(explanations[b].model_map)[emission])
+                agreement[i, j] = 1.0 if i == j else _rank_correlation(
+                    explanations[a].model_map, explanations[b].model_map, emission)
     return MethodComparison(methods=done, explanations=explanations, quality=quality, agreement=agreement,
                             emission=emission if emission is not None else np.zeros((0, 0), bool), failed=failed)
 
