@@ -1,4 +1,4 @@
-"""Render the XAI viewer's Compare methods window on the demo's FR II, headless.
+"""Render the XAI viewer's Compare methods window on one of the demo's FR I sources, headless.
 
 Writes ``docs/images/compare_window.png``: the window as a person sees it after pressing
 Compare methods (every method, randomisation check included) with a circle drawn on the
@@ -11,7 +11,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 HERE = Path(__file__).resolve().parent
-FRII_DEMO_FILE = "100_166.713+014.203_0.0451_0199.52.fits"
+DEMO_FILE = "100_166.713+014.203_0.0451_0199.52.fits"
 
 
 def wait(condition, timeout=1800):
@@ -36,7 +36,7 @@ def main():
     from glue_xai.qt.image_viewer import XAIImageViewer
 
     app = GlueApplication()
-    data = load_data(str(demo_folder() / FRII_DEMO_FILE))
+    data = load_data(str(demo_folder() / DEMO_FILE))
     app.data_collection.append(data)
     viewer = app.new_data_viewer(XAIImageViewer, data=data)
     app.data_collection.new_subset_group("source", RoiSubsetState(
