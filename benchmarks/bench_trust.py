@@ -182,7 +182,7 @@ def trust_flags(model, rows, sources):
     return out
 
 
-def method_table(model, sources, methods, options, n_randomise, log):
+def method_table(model, sources, methods, options, n_randomise, log, informative=False):
     import glue_xai as gx
     from glue_xai.methods.metrics_faithfulness import deletion_curve
     from glue_xai.methods.metrics_localisation import pointing_game, relevance_mass_inside
@@ -201,7 +201,14 @@ def method_table(model, sources, methods, options, n_randomise, log):
             area.append(mask.mean())
             seconds.append(e.elapsed_s)
             deletion.append(deletion_curve(model, e)["area"])
-            if i < n_randomise:
+            if i < n_randomise and informative:
+                # The last step of the cascade (every layer re-initialised), over the pixels
+                # where either map is not exactly 0 (glue_xai.methods.compare.informative_pixels).
+                from glue_xai.methods.compare import randomised_correlation
+
+                rand_all.append(randomised_correlation(model, e, np.ones(mask.shape, bool)))
+                rand_source.append(randomised_correlation(model, e, mask))
+            elif i < n_randomise:
                 # Compare what the viewer shows: signed maps by their signs, magnitudes as magnitudes.
                 absolute = not (method in SIGNED_METHODS or e.params.get("signed"))
                 r = randomisation_test(model, e, absolute=absolute)
@@ -247,6 +254,9 @@ def main(argv=None):
     parser.add_argument("--randomise", type=int, default=10, help="sources given the randomisation test")
     parser.add_argument("--limit", type=int, default=None, help="only this many sources (quick looks)")
     parser.add_argument("--skip", nargs="*", default=(), choices=("methods", "quality", "flags"))
+    parser.add_argument("--informative", action="store_true",
+                        help="randomisation: only the last step (all layers re-initialised), over the pixels where "
+                             "either map is not exactly 0, as the Compare methods view computes it")
     parser.add_argument("--json", default=None, help="write the results here")
     parser.add_argument("--card", nargs="*", default=None, metavar="JSON",
                         help="store the report part's results (this run's, or these JSON files') in the shipped "
@@ -279,7 +289,7 @@ def main(argv=None):
                   f"  unlike training {fmt(f['unlike_training'], 3)}", flush=True)
     if "methods" not in args.skip:
         results["methods"] = method_table(model, sources, args.methods, json.loads(args.options), args.randomise,
-                                          lambda m: print(m, flush=True))
+                                          lambda m: print(m, flush=True), informative=args.informative)
     results["seconds"] = round(time.time() - start, 1)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1, default=float))
