@@ -49,6 +49,15 @@ def test_the_viewer_feeds_the_bands_from_components_named_after_them(app, qtbot,
     direct = gx.explain(gx.load_model("galaxy-bars"), galaxy, method="saliency", seed=0, fit="pad")
     np.testing.assert_allclose(e.model_map, direct.model_map, rtol=1e-5, atol=1e-9)
     assert "bands: g" in artist.legend_text()
+    # One band's part of the map on request (the layer's Band setting).
+    artist.state.band = "r"
+    r_part = e.placement.to_input(e.extras["band_maps"][1], fill=0.0)
+    np.testing.assert_allclose(artist.shown_map(), r_part)
+    np.testing.assert_allclose(artist.overlay_array(), artist.region.place(r_part))
+    assert "(showing r)" in artist.legend_text()
+    artist.state.band = "u"
+    np.testing.assert_allclose(artist.shown_map(), e.map)
+    assert "no band 'u'" in artist.legend_text()
 
 
 def test_missing_bands_are_named_and_the_bands_setting_maps_them(app, qtbot, galaxy):

@@ -164,6 +164,9 @@ class ExplanationStyleEditor(QtWidgets.QWidget):
         self.value_top_k = _spin(0, 50)
         self.bool_show_extent = QtWidgets.QCheckBox("Salient extent and angle (line)")
         self.bool_show_legend = QtWidgets.QCheckBox("Legend (class, probability, method)")
+        self.text_band = QtWidgets.QLineEdit()
+        self.text_band.setPlaceholderText("all bands")
+        self.text_band.setToolTip("Multi-band models: draw one band's part of the map (e.g. 'r'); empty: all bands")
 
         form.addRow(self.bool_show_heatmap)
         form.addRow("Opacity", self.value_opacity)
@@ -175,6 +178,7 @@ class ExplanationStyleEditor(QtWidgets.QWidget):
         form.addRow("Outline top-k ±", self.value_top_k)
         form.addRow(self.bool_show_extent)
         form.addRow(self.bool_show_legend)
+        form.addRow("Band", self.text_band)
 
         self._connections = [
             connect_checkable_button(state, "show_heatmap", self.bool_show_heatmap),
@@ -187,4 +191,5 @@ class ExplanationStyleEditor(QtWidgets.QWidget):
             connect_value(state, "top_k", self.value_top_k),
             connect_checkable_button(state, "show_extent", self.bool_show_extent),
             connect_checkable_button(state, "show_legend", self.bool_show_legend),
+            connect_text(state, "band", self.text_band),
         ]

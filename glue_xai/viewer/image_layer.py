@@ -16,7 +16,7 @@ __all__ = ["XAIExplanationLayerArtist", "heatmap_rgba", "inner_edges", "outline_
 
 STYLE_SETTINGS = ("opacity", "show_heatmap", "signed_cmap", "magnitude_cmap", "show_contours",
                   "contour_percentiles", "show_boundaries", "top_k", "show_extent", "show_legend", "visible", "zorder",
-                  "color")
+                  "color", "band")
 # Colours that stay readable over both a diverging and a sequential heat map.
 POSITIVE_OUTLINE = "gold"
 NEGATIVE_OUTLINE = "cyan"
@@ -158,7 +158,17 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         """The drawn relevance map on the whole current slice (NaN outside the explained box)."""
         if self.explanation is None:
             return None
-        return self.region.place(self.explanation.map)
+        return self.region.place(self.shown_map())
+
+    def shown_map(self):
+        """The map drawn: the explanation's, or one band's part of it when the layer's *Band*
+        names a band of a multi-band explanation (``extras["band_maps"]``)."""
+        e = self.explanation
+        names = [n.lower() for n in e.extras.get("band_names", ())]
+        band = str(self.state.band or "").strip().lower()
+        if not band or band not in names or "band_maps" not in e.extras or e.placement is None:
+            return e.map
+        return e.placement.to_input(np.asarray(e.extras["band_maps"][names.index(band)]), fill=0.0)
 
     # --- glue's layer artist interface --------------------------------------------------
     def _update_image(self, force=False, **kwargs):
@@ -220,14 +230,14 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         method = self.explanation.method
         signed = is_signed(method, self.explanation.params)
         cmap = self.state.signed_cmap if signed else self.state.magnitude_cmap
-        rgba = heatmap_rgba(self.explanation.map, signed, cmap, self.state.opacity)
+        rgba = heatmap_rgba(self.shown_map(), signed, cmap, self.state.opacity)
         _, _, extent = self._box_grid()
         image = self.axes.imshow(rgba, extent=extent, origin="lower", interpolation="nearest", aspect="auto")
         image.set_zorder(1)
         self.mpl_artists.append(image)
 
     def _draw_contours(self):
-        relevance = self.explanation.map
+        relevance = self.shown_map()
         magnitude = np.abs(relevance[np.isfinite(relevance) & (relevance != 0)])
         if magnitude.size == 0:
             return
@@ -308,6 +318,10 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         if "band_relevance" in e.extras:  # a multi-band model: which band mattered
             text += "\nbands: " + ", ".join(f"{name} {share:.0%}" for name, share in
                                            zip(e.extras["band_names"], e.extras["band_relevance"]))
+            band = str(self.state.band or "").strip()
+            if band:
+                known = [n.lower() for n in e.extras["band_names"]]
+                text += f" (showing {band})" if band.lower() in known else f" (no band {band!r}: showing all)"
         if e.method == "features":  # the model's own decomposition: which features added how much
             shown = e.params.get("feature", 0)
             parts = [f"{'>' if rank == shown else ''}f{j} {c:+.2f}"

@@ -324,11 +324,12 @@ class XAIExplanationLayerState(ImageSubsetLayerState):
     show_extent = DDCProperty(False, docstring="Draw the salient region's measured extent and position angle "
                                                "as a line (glue_xai.methods.measure.salient_extent)")
     show_legend = DDCProperty(True, docstring="Write the class, its probability and the method by the region")
+    band = DDCProperty("", docstring="Multi-band models: draw this band's part of the map ('' = all bands)")
 
     #: Look settings checked when a session is restored: numbers, switches, free text.
     _NUMBERS = {"opacity": (float, 0.0, 1.0), "top_k": (int, 0, 50)}
     _FLAGS = ("show_heatmap", "show_contours", "show_boundaries", "show_extent", "show_legend")
-    _TEXTS = ("contour_percentiles",)
+    _TEXTS = ("contour_percentiles", "band")
     _CHOICES = ("signed_cmap", "magnitude_cmap")
 
     def __init__(self, layer=None, viewer_state=None, **kwargs):
