@@ -37,14 +37,22 @@ ELIME_LADDER = ((8, 6), (16, 10), (32, 20))
 SEEDS = (0, 1, 2)
 
 
-def load_inputs(model, n_images, data=None):
+def load_inputs(model, n_images, data=None, part="report"):
     """``n_images`` FIRST cutouts spread over the sorted file list (``data``: a folder of
-    FITS files, default MiraBest's), as model inputs."""
+    FITS files, default MiraBest's), as model inputs; with MiraBest's files, only those of
+    the dev split's ``part`` ("report", "tune" or "all")."""
     from glue_xai.data.cutouts import read_cutout
     from glue_xai.data.mirabest import mirabest_root
 
+    shared = data is None
     data = mirabest_root() / "fits" if data is None else data
     files = sorted(glob.glob(f"{data}/*.fits"))
+    if shared and part != "all":
+        from glue_xai.data.splits import dev_split
+
+        tune, report = dev_split().catalogue_rows()
+        keep = {row["fits_file"].rsplit("/", 1)[-1] for row in (report if part == "report" else tune)}
+        files = [f for f in files if f.rsplit("/", 1)[-1] in keep]
     picks = np.linspace(0, len(files) - 1, n_images).round().astype(int)
     inputs = []
     for i in picks:
@@ -101,6 +109,8 @@ def main():
     parser.add_argument("--tolerance", type=float, default=0.005)
     parser.add_argument("--slack", type=float, default=0.02)
     parser.add_argument("--hide-color", choices=("zero", "mean"), default="zero")
+    parser.add_argument("--part", choices=("report", "tune", "all"), default="report",
+                        help="which part of the dev split's FITS cutouts (default: report, never tuned on)")
     args = parser.parse_args()
 
     import glue_xai as gx
@@ -112,7 +122,7 @@ def main():
     model = gx.load_model("mirabest-fr")
     rows = []
     wall = time.perf_counter()
-    for name, x in load_inputs(model, args.images):
+    for name, x in load_inputs(model, args.images, part=args.part):
         target = int(np.argmax(model.proba_of_inputs(x[None])[0]))
         segments = segment(x, "slic", n_segments=64)
 
