@@ -58,15 +58,11 @@ def fmt(triple, digits=2):
 
 
 def emission_mask_on_model_grid(model, image, placement):
-    """The issue's emission mask on the model grid: above sky + 3 sigma, grown by a beam."""
-    from scipy import ndimage
+    """The issue's emission mask on the model grid: above sky + 3 sigma, grown by a beam
+    (the same mask as the Compare methods view)."""
+    from glue_xai.methods.compare import emission_mask
 
-    from glue_xai.models.preprocess import sigma_clipped_background
-
-    median, sigma = sigma_clipped_background(image)
-    field = placement.sample_input(image)
-    above = np.nan_to_num(field, nan=-np.inf) > median + 3 * sigma
-    return ndimage.binary_dilation(above, iterations=BEAM_GROW_PIXELS)
+    return emission_mask(model, image, placement, grow_pixels=BEAM_GROW_PIXELS)
 
 
 def expected_calibration_error(probabilities, labels, n_bins=10):

@@ -1,36 +1,25 @@
 """Models that predict numbers: explained on the value itself, with its unit, by every method."""
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
 import glue_xai as gx
 from glue_xai.methods.metrics_faithfulness import deletion_curve
 from glue_xai.models import Classifier, ModelCard
 
-from helpers import scene_with_decoys
+from helpers import PatchModel, scene_with_decoys
 
 PATCH = (slice(10, 22), slice(40, 52))
 GAIN = 2.0
 
 
-class PatchFlux(nn.Module):
+class PatchFlux(PatchModel):
     """Predicts GAIN x the summed flux in one patch (and, as a second output, minus it)."""
 
-    def __init__(self, size=64):
-        super().__init__()
-        mask = torch.zeros(1, 1, size, size)
-        mask[0, 0, PATCH[0], PATCH[1]] = 1.0
-        self.register_buffer("mask", mask)
-        self.conv = nn.Conv2d(1, 1, kernel_size=1, bias=False)
-        nn.init.constant_(self.conv.weight, 1.0)
+    def __init__(self):
+        super().__init__(patch=PATCH, gain=GAIN)
 
     def forward(self, x):
-        flux = self.conv(x * self.mask).sum(dim=(1, 2, 3)) * GAIN
-        return torch.stack([flux, -flux], dim=1)
-
-    def gradcam_layer(self):
-        return self.conv
+        return super().forward(x).flip(1)
 
 
 def regression_model():

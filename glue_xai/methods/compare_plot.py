@@ -11,7 +11,7 @@ docs/trust.rst fails. The last panel is the rank agreement between the methods.
 """
 import numpy as np
 
-from glue_xai.viewer.image_layer import heatmap_rgba, robust_peak
+from glue_xai.viewer.heatmap import heatmap_rgba, robust_peak
 from glue_xai.viewer.radio_display import radio_display_limits
 
 MAP_CMAP = "RdBu_r"

@@ -15,7 +15,22 @@ def _conv_block(n_in, n_out, kernel_size=3, stride=1):
     )
 
 
-class RadioCNN(nn.Module):
+class PooledCNN(nn.Module):
+    """A ``trunk`` of convolutions, global average pooling and a linear ``head``: the shape
+    shared by the image CNNs here. ``features(x)`` are the pooled penultimate features
+    (embeddings, the out-of-distribution check); Grad-CAM hooks the trunk's last layer."""
+
+    def features(self, x):
+        return torch.flatten(self.pool(self.trunk(x)), 1)
+
+    def forward(self, x):
+        return self.head(self.dropout(self.features(x)))
+
+    def gradcam_layer(self):
+        return self.trunk[-1]
+
+
+class RadioCNN(PooledCNN):
     """A small CNN for radio-galaxy cutouts (150x150 at 1.8"/px for MiraBest).
 
     Sized for interactive explanation on a CPU (about 32 million multiply-adds per
@@ -50,15 +65,6 @@ class RadioCNN(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(n_in, n_classes)
-
-    def features(self, x):
-        return torch.flatten(self.pool(self.trunk(x)), 1)
-
-    def forward(self, x):
-        return self.head(self.dropout(self.features(x)))
-
-    def gradcam_layer(self):
-        return self.trunk[-1]
 
 
 class EmissionCNN(nn.Module):

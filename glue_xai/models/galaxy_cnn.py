@@ -6,7 +6,7 @@ dicts, and usable as an SFNet trunk (``SFNet(trunk="galaxy_cnn", in_channels=3)`
 import torch
 from torch import nn
 
-from glue_xai.models.architectures import register_architecture
+from glue_xai.models.architectures import PooledCNN, _conv_block, register_architecture
 
 #: Per-band asinh softening (nanomaggies per pixel): about twice DECaLS's g, r, z sky noise.
 DECALS_SOFTENING = (0.008, 0.014, 0.034)
@@ -31,12 +31,7 @@ class AsinhStretch(nn.Module):
         return f"softening={self.softening.flatten().tolist()}, scale={self.scale}"
 
 
-def _block(n_in, n_out, kernel_size=3):
-    return [nn.Conv2d(n_in, n_out, kernel_size, padding=kernel_size // 2, bias=False), nn.BatchNorm2d(n_out),
-            nn.ReLU()]
-
-
-class GalaxyCNN(nn.Module):
+class GalaxyCNN(PooledCNN):
     """asinh stretch -> 2x2 average pool -> a 5x5 convolution -> 2x2 average pools and 3x3
     convolutions -> global average pooling -> one linear layer.
 
@@ -52,22 +47,13 @@ class GalaxyCNN(nn.Module):
         super().__init__()
         if len(softening) != in_channels:
             raise ValueError(f"softening needs one value per band ({in_channels}), got {list(softening)}")
-        layers = [AsinhStretch(softening), nn.AvgPool2d(2), *_block(in_channels, widths[0], kernel_size=5)]
+        layers = [AsinhStretch(softening), nn.AvgPool2d(2), *_conv_block(in_channels, widths[0], kernel_size=5)]
         for n_in, n_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.AvgPool2d(2), *_block(n_in, n_out)]
+            layers += [nn.AvgPool2d(2), *_conv_block(n_in, n_out)]
         self.trunk = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(widths[-1], n_classes)
-
-    def features(self, x):
-        return torch.flatten(self.pool(self.trunk(x)), 1)
-
-    def forward(self, x):
-        return self.head(self.dropout(self.features(x)))
-
-    def gradcam_layer(self):
-        return self.trunk[-1]
 
 
 register_architecture("galaxy_cnn", GalaxyCNN)

@@ -201,17 +201,7 @@ def train_bar_classifier(out_dir, images, truth, parts, epochs=30, seed=0, log=p
         output="logits", temperature=temperature, info={
             "description": "barred / unbarred disc galaxies in g, r, z images (nanomaggies per 0.262 arcsec "
                            "pixel, DECaLS-like), 64x64 pixels",
-            "bands": ["g", "r", "z"], "units": "nanomaggies per pixel",
-            "training_data": SIMULATION_NOTE + f" Train part: {len(tr)} of {len(truth)} galaxies (data seed "
-                                               f"{truth.meta.get('SEED', truth.meta.get('seed'))}).",
-            "split": {"function": "glue_xai.data.galaxies.split_parts", "seed": seed,
-                      "train": int(len(tr)), "tune": int(len(tu)), "report": int(len(rp))},
-            "tune": tune, "report": report, "best_epoch": best_epoch, "epochs": epochs, "seed": seed,
-            "augmentation": "random multiple of 90 degrees and flip", "training_seconds": seconds,
-            "history": history,
-            "recipe": f"python -m glue_xai.models.train_galaxies --epochs {epochs} --seed {seed}",
-            "warning": "trained on simulations only: not validated on real survey images",
-        })
+            **_training_info(truth, parts, seed, epochs, best_epoch, seconds, history, tune, report)})
     _save(module, card, out_dir, "galaxy_bars")
     return card
 
@@ -259,18 +249,27 @@ def train_bt_sfnet(out_dir, images, truth, parts, epochs=30, k=8, seed=0, log=pr
                            "images (nanomaggies per 0.262 arcsec pixel), a Sparse Feature Network: each "
                            f"output is a bias plus at most {k} features' contributions",
             "task": "regression",
-            "bands": ["g", "r", "z"], "units": "nanomaggies per pixel",
-            "training_data": SIMULATION_NOTE + f" Train part: {len(tr)} of {len(truth)} galaxies.",
-            "split": {"function": "glue_xai.data.galaxies.split_parts", "seed": seed,
-                      "train": int(len(tr)), "tune": int(len(tu)), "report": int(len(rp))},
-            "tune": tune, "report": report, "best_epoch": best_epoch, "epochs": epochs, "seed": seed,
-            "augmentation": "random multiple of 90 degrees and flip", "training_seconds": seconds,
-            "history": history,
-            "recipe": f"python -m glue_xai.models.train_galaxies --epochs {epochs} --seed {seed}",
-            "warning": "trained on simulations only: not validated on real survey images",
-        })
+            **_training_info(truth, parts, seed, epochs, best_epoch, seconds, history, tune, report,
+                             data_seed=False)})
     _save(module, card, out_dir, "galaxy_bt_sfnet")
     return card
+
+
+def _training_info(truth, parts, seed, epochs, best_epoch, seconds, history, tune, report, data_seed=True):
+    """The model card's ``info`` entries both galaxy models share: data, split, choice, recipe."""
+    tr, tu, rp = parts["train"], parts["tune"], parts["report"]
+    seed_note = f" (data seed {truth.meta.get('SEED', truth.meta.get('seed'))})" if data_seed else ""
+    return {
+        "bands": ["g", "r", "z"], "units": "nanomaggies per pixel",
+        "training_data": SIMULATION_NOTE + f" Train part: {len(tr)} of {len(truth)} galaxies{seed_note}.",
+        "split": {"function": "glue_xai.data.galaxies.split_parts", "seed": seed,
+                  "train": int(len(tr)), "tune": int(len(tu)), "report": int(len(rp))},
+        "tune": tune, "report": report, "best_epoch": best_epoch, "epochs": epochs, "seed": seed,
+        "augmentation": "random multiple of 90 degrees and flip", "training_seconds": seconds,
+        "history": history,
+        "recipe": f"python -m glue_xai.models.train_galaxies --epochs {epochs} --seed {seed}",
+        "warning": "trained on simulations only: not validated on real survey images",
+    }
 
 
 def _save(module, card, out_dir, stem):

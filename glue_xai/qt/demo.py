@@ -101,6 +101,12 @@ def wait_until_explained(app, viewers, timeout=120):
 
 def run_demo(screenshot=None, method="saliency", model="mirabest-fr"):
     """Open glue on the demo; with ``screenshot``, render it to that PNG and exit instead."""
+    return run_session(lambda app: build_demo(app, method=method, model=model), screenshot)
+
+
+def run_session(build, screenshot=None):
+    """Open glue with the viewers ``build(app)`` makes (and returns); with ``screenshot``,
+    render the window to that PNG once they are explained, and return their messages."""
     import os
 
     if screenshot:
@@ -112,7 +118,7 @@ def run_demo(screenshot=None, method="saliency", model="mirabest-fr"):
 
     glue_xai.setup()
     app = GlueApplication()
-    viewers = build_demo(app, method=method, model=model)
+    viewers = build(app)
     if not screenshot:
         from qtpy.QtCore import QTimer
 

@@ -8,7 +8,7 @@ barred (SmoothGrad, with each band's share in the legend); the other shows
 ``galaxy-bt-sfnet``'s bulge-to-total ratio as the sum of its sparse features. The truth
 of every galaxy (barred, bar length and angle, bulge-to-total) is in a table.
 """
-from glue_xai.qt.demo import arrange_demo, wait_until_explained
+from glue_xai.qt.demo import arrange_demo, run_session
 
 #: Not the training set's seed (0): these galaxies were never trained or tuned on.
 DEMO_SEED = 20261201
@@ -55,34 +55,4 @@ def build_galaxy_demo(app, n=N_DEMO_GALAXIES, seed=DEMO_SEED):
 
 def run_galaxy_demo(screenshot=None):
     """Open glue on the simulated galaxies; with ``screenshot``, render to that PNG and exit."""
-    import os
-
-    if screenshot:
-        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-        os.environ.setdefault("GLUE_TESTING", "True")
-    from glue_qt.app import GlueApplication
-
-    import glue_xai
-
-    glue_xai.setup()
-    app = GlueApplication()
-    viewers = build_galaxy_demo(app)
-    if not screenshot:
-        from qtpy.QtCore import QTimer
-
-        QTimer.singleShot(0, lambda: arrange_demo(app))
-        app.start(maximized=True)
-        return None
-    app.resize(1600, 1000)
-    app.show()
-    from qtpy.QtWidgets import QApplication
-
-    QApplication.processEvents()
-    arrange_demo(app)
-    wait_until_explained(app, viewers)
-    if not app.grab().save(str(screenshot)):
-        app.close()
-        raise OSError(f"could not write the screenshot {screenshot}")
-    messages = [v.message for v in viewers if v.message]
-    app.close()
-    return messages
+    return run_session(build_galaxy_demo, screenshot)

@@ -7,16 +7,27 @@ dataset with *Data > Merge Data*. The bands are matched to components by name: t
 viewer's *Bands* setting when given (``"g_img, r_img, z_img"``, in the model's band
 order), otherwise the model card's band names (``info["bands"]``), compared without case.
 """
+from functools import lru_cache
+
 __all__ = ["model_card", "band_components"]
 
 
+@lru_cache(maxsize=None)
+def _shipped_card(name):
+    from glue_xai.models.loading import shipped_card
+
+    return shipped_card(name)
+
+
 def model_card(name):
-    """The card of model ``name``, cheaply (a shipped model's card is read without its weights)."""
-    from glue_xai.models.loading import SHIPPED, shipped_card
+    """The card of model ``name``, cheaply: the viewer asks on every request (a region
+    moved), on the GUI thread, so a shipped card is read from disk once per session and a
+    file's or registered model's comes from the model store's memory."""
+    from glue_xai.models.loading import SHIPPED
     from glue_xai.viewer.model_store import ModelStore, _FILE_CARDS
 
     if name in SHIPPED:
-        return shipped_card(name)
+        return _shipped_card(name)
     if name not in _FILE_CARDS:
         ModelStore().get(name)
     return _FILE_CARDS[name]
