@@ -27,3 +27,16 @@ def test_the_galaxy_demo_explains_a_barred_galaxy_and_its_bulge_fraction(app, qt
     # A regression SFNet explains its value as a bias plus its features' contributions.
     extras = ratio.explanation.extras
     assert abs(extras["bias"] + sum(extras["contributions"]) - ratio.explanation.probability) < 1e-4
+    # Both open on the g, r, z colour image (glue's one colour per layer), the maps as contours.
+    from glue_xai.viewer.colour_display import COLOUR_MODE, ONE_BAND_MODE
+
+    for viewer in (bars, bulge):
+        assert viewer.state.color_mode == COLOUR_MODE and viewer.shown_band() == "colour"
+        assert [(layer.attribute.label, layer.color) for layer in viewer._image_layers()] == [
+            ("g", "#0000ff"), ("r", "#00ff00"), ("z", "#ff0000")]
+        assert viewer.explanation_layers()[0].state.show_contours
+    # One band on request, the same map drawn over it as a heat map.
+    shown_map = shown.overlay_array()
+    assert bars.show_one_band() and bars.shown_band() == "r" and bars.state.color_mode == ONE_BAND_MODE
+    assert shown.state.show_heatmap and not bars.busy
+    np.testing.assert_allclose(shown.overlay_array(), shown_map)

@@ -3,7 +3,9 @@
 Galaxies never seen in training (their own seed) are simulated with GalSim on the spot
 (:mod:`glue_xai.data.galaxies`, about a second) into one dataset whose components ``g``,
 ``r`` and ``z`` are stacks of cutouts, so the 3-band models take their bands from the
-components of the same name. One XAI viewer shows why ``galaxy-bars`` calls a galaxy
+components of the same name. Both viewers show the bands as a colour image (g blue,
+r green, z red: glue's *One color per layer* display), as optical astronomers look at
+g, r, z images; the *Show* option switches to one band in grey. One XAI viewer shows why ``galaxy-bars`` calls a galaxy
 barred (SmoothGrad, with each band's share in the legend); the other shows
 ``galaxy-bt-sfnet``'s bulge-to-total ratio as the sum of its sparse features. The truth
 of every galaxy (barred, bar length and angle, bulge-to-total) is in a table.
@@ -44,9 +46,7 @@ def build_galaxy_demo(app, n=N_DEMO_GALAXIES, seed=DEMO_SEED):
         viewer.state.model = model
         viewer.state.method = method
         viewer.state.slices = (barred, 0, 0)
-        for layer in viewer.state.layers:
-            if layer.layer is cube and hasattr(layer, "attribute"):
-                layer.attribute = cube.id["r"]
+        viewer.show_bands_in_colour()
         viewers.append(viewer)
     app.new_data_viewer(TableViewer, data=table)
     arrange_demo(app)

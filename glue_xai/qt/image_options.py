@@ -87,6 +87,13 @@ class XAIImageOptionsWidget(ImageOptionsWidget):
                                    "in the model's order, e.g. 'g_img, r_img, z_img'. Empty: components named "
                                    "after the model card's bands")
         form.addRow("Bands", self.text_bands)
+        # Filled and wired by the viewer (BandDisplayActions), which knows the model's bands.
+        self.combo_show_bands = QtWidgets.QComboBox()
+        self.combo_show_bands.setToolTip("Multi-band models: show the bands as one colour image (glue's 'One "
+                                         "color per layer' mode: bluest band blue, reddest red) or one band "
+                                         "alone; the explanation is drawn over either")
+        self.label_show_bands = QtWidgets.QLabel("Show")
+        form.addRow(self.label_show_bands, self.combo_show_bands)
 
         ranges = NUMBER_SETTINGS
         widgets = {

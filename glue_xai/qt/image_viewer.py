@@ -16,6 +16,7 @@ from glue.viewers.image.state import ImageLayerState
 from glue_qt.viewers.image.data_viewer import ImageViewer
 from qtpy import QtCore, QtWidgets
 
+from glue_xai.qt.band_display import BandDisplayActions
 from glue_xai.qt.compare_actions import ComparisonActions
 from glue_xai.qt.image_options import ExplanationStyleEditor, XAIImageOptionsWidget
 from glue_xai.qt.worker import ExplanationWorker
@@ -97,7 +98,7 @@ class _StatusBar(QtWidgets.QWidget):
             self.progress.setValue(0)
 
 
-class XAIImageViewer(ComparisonActions, ImageViewer):
+class XAIImageViewer(BandDisplayActions, ComparisonActions, ImageViewer):
     """glue's image viewer showing, for each subset, why the classifier decided."""
 
     LABEL = "XAI Image Viewer"
@@ -134,6 +135,7 @@ class XAIImageViewer(ComparisonActions, ImageViewer):
             self.state.add_callback(name, self._request_all)
         for name in XAIImageViewerState.EXPLANATION_SETTINGS:
             self.state.add_callback(name, self._forget_restore_notes)
+        self._connect_band_display()
 
     def _add_status_bar(self):
         # glue's matplotlib tools expect central_widget to be the canvas widget, so the
@@ -153,7 +155,10 @@ class XAIImageViewer(ComparisonActions, ImageViewer):
     def get_subset_layer_artist(self, layer=None, layer_state=None):
         if isinstance(layer.data, RegionData) or layer.ndim < 2:
             return super().get_subset_layer_artist(layer=layer, layer_state=layer_state)
-        return self.get_layer_artist(XAIExplanationLayerArtist, layer=layer, layer_state=layer_state)
+        artist = self.get_layer_artist(XAIExplanationLayerArtist, layer=layer, layer_state=layer_state)
+        if layer_state is None:  # a new layer, not one restored with its own style
+            self.style_overlay_for_display(artist.state)
+        return artist
 
     def explanation_layers(self):
         """The explanation layer artists of this viewer."""
@@ -167,6 +172,8 @@ class XAIImageViewer(ComparisonActions, ImageViewer):
             for artist in self._layer_artist_container[data]:
                 if isinstance(artist.state, ImageLayerState):
                     apply_radio_display(artist.state, data.get_data(artist.state.attribute))
+        if added and data is not self.state.reference_data:
+            self._request_all()  # it may hold a band the explanations were waiting for
         return added
 
     def add_subset(self, subset):
@@ -225,7 +232,10 @@ class XAIImageViewer(ComparisonActions, ImageViewer):
         still running for another key is stale and cancelled; one for the same key (e.g.
         after a change of a setting the method does not use) is left to finish."""
         try:
-            region = region_of_subset(self.state, artist.layer, components=self._band_components(artist.layer.data))
+            components = self._band_components(self.state.reference_data)
+            if components and artist.layer.data in {c.parent for c in components} - {self.state.reference_data}:
+                raise NotOnThisData("explained on the aligned image, whose band it is")
+            region = region_of_subset(self.state, artist.layer, components=components)
             settings = settings_for_cutout(settings_from_state(self.state), artist.layer.data, region)
         except NothingToExplain as reason:
             self._drop_job(artist, self._jobs)
@@ -252,18 +262,21 @@ class XAIImageViewer(ComparisonActions, ImageViewer):
         self.worker.submit(job)
 
     def _band_components(self, data):
-        """The components feeding a multi-band model's bands (None for a one-band model);
+        """The components feeding a multi-band model's bands (None for a one-band model):
+        ``data``'s own, or those shown for the viewer's other datasets named after a band;
         raises NothingToExplain saying which bands are missing."""
         from glue_xai.viewer.bands import band_components, model_card
 
-        if not self.state.model:
+        if not self.state.model or data is None:
             return None
         try:
             card = model_card(self.state.model)
         except (OSError, ValueError):  # a missing or broken model file: the status line says so
             return None
         try:
-            return band_components(data, card, self.state.bands)
+            shown = [(layer.layer, layer.attribute) for layer in self.state.layers
+                     if isinstance(layer, ImageLayerState)]
+            return band_components(data, card, self.state.bands, shown)
         except ValueError as reason:
             raise NothingToExplain(str(reason)) from None
 

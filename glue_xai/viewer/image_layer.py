@@ -8,7 +8,9 @@ setting of its :class:`~glue_xai.viewer.image_state.XAIExplanationLayerState` ch
 import numpy as np
 from glue.utils import defer_draw
 from glue.viewers.image.layer_artist import BaseImageLayerArtist
+from matplotlib import patheffects
 
+from glue_xai.viewer.colour_display import COLOUR_MODE
 from glue_xai.viewer.heatmap import heatmap_rgba, robust_peak  # noqa: F401 (also imported from here)
 from glue_xai.viewer.image_state import METHOD_LABELS, XAIExplanationLayerState, is_signed
 
@@ -16,7 +18,7 @@ __all__ = ["XAIExplanationLayerArtist", "heatmap_rgba", "inner_edges", "outline_
 
 STYLE_SETTINGS = ("opacity", "show_heatmap", "signed_cmap", "magnitude_cmap", "show_contours",
                   "contour_percentiles", "show_boundaries", "top_k", "show_extent", "show_legend", "visible", "zorder",
-                  "color", "band")
+                  "color", "band", "color_mode")
 # Colours that stay readable over both a diverging and a sequential heat map.
 POSITIVE_OUTLINE = "gold"
 NEGATIVE_OUTLINE = "cyan"
@@ -198,6 +200,15 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         image.set_zorder(1)
         self.mpl_artists.append(image)
 
+    def _contour_colours(self):
+        """(for the class, against it, magnitude): dark lines over a grey image; over a colour
+        composite, where dark red and navy vanish into red and blue light, the outline
+        colours (gold for, cyan against) with a black edge that shows on the white bulge too."""
+        if getattr(self._viewer_state, "color_mode", None) == COLOUR_MODE:
+            edge = [patheffects.withStroke(linewidth=2.5, foreground="black")]
+            return POSITIVE_OUTLINE, NEGATIVE_OUTLINE, "white", {"linewidths": 1.2, "path_effects": edge}
+        return "darkred", "navy", "white", {"linewidths": 1.0}
+
     def _draw_contours(self):
         relevance = self.shown_map()
         magnitude = np.abs(relevance[np.isfinite(relevance) & (relevance != 0)])
@@ -206,11 +217,12 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
         levels = sorted(set(float(v) for v in np.percentile(magnitude, self.state.contour_levels())))
         if not levels:
             return
+        positive, negative, plain, style = self._contour_colours()
         if is_signed(self.explanation.method, self.explanation.params):
-            self._add_contour(relevance, levels, colors=["darkred"], linewidths=1.0, zorder=2)
-            self._add_contour(-relevance, levels, colors=["navy"], linewidths=1.0, linestyles="dashed", zorder=2)
+            self._add_contour(relevance, levels, colors=[positive], zorder=2, **style)
+            self._add_contour(-relevance, levels, colors=[negative], linestyles="dashed", zorder=2, **style)
         else:
-            self._add_contour(relevance, levels, colors=["white"], linewidths=1.0, zorder=2)
+            self._add_contour(relevance, levels, colors=[plain], zorder=2, **style)
 
     def salient_extent(self):
         """The shown explanation's salient extent (None when no explanation is shown or

@@ -7,14 +7,16 @@
   explained whole when the subset holds any of its pixels: cutouts are centred on their
   source, which is what the classifier was trained on.
 * For a multi-band model, ``components`` (see :mod:`glue_xai.viewer.bands`) name the
-  dataset's components holding its bands: the pixels are then (bands, rows, columns).
+  components holding its bands: the pixels are then (bands, rows, columns). A band held
+  by another dataset is resampled onto the aligned image's pixels through its links, as
+  glue does to draw it (identical WCSs give the very same pixels).
 """
 import hashlib
 from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
-from glue.core.exceptions import IncompatibleAttribute
+from glue.core.exceptions import IncompatibleAttribute, IncompatibleDataException
 from glue.viewers.image.state import AggregateSlice
 
 __all__ = ["ImageRegion", "NothingToExplain", "region_of_subset"]
@@ -106,6 +108,31 @@ def _cutout_wcs(data, index, transpose):
     return cutout_wcs(data, index[0])
 
 
+def _band_plane(data, attribute, view):
+    """The values of ``attribute`` on ``data``'s pixels in ``view``: read directly when it
+    is one of ``data``'s components, else resampled from its own dataset through the links
+    between the two (glue's ``compute_fixed_resolution_buffer``, which draws image layers)."""
+    owner = getattr(attribute, "parent", None)
+    if owner is None or owner is data:
+        return np.asarray(data.get_data(attribute, view=view), dtype=np.float64)
+    bounds = []
+    for size, item in zip(data.shape, view):
+        if isinstance(item, slice):
+            start, stop, _ = item.indices(size)
+            bounds.append((start, stop - 1, stop - start))
+        else:
+            bounds.append(int(item))
+    try:
+        plane = owner.compute_fixed_resolution_buffer(bounds, target_data=data, target_cid=attribute,
+                                                      broadcast=False)
+    except (IncompatibleAttribute, IncompatibleDataException):
+        plane = None
+    if plane is None or not np.isfinite(plane).any():
+        raise NothingToExplain(f"band {owner.label!r} is not linked to the pixels of {data.label}: link the "
+                               "images (Data > Link Data, or accept glue's WCS links)")
+    return np.asarray(plane, dtype=np.float64)
+
+
 def region_of_subset(viewer_state, subset, components=None):
     """The :class:`ImageRegion` a subset layer explains; raises :class:`NothingToExplain`.
     ``components``: the components holding a multi-band model's bands (None: the shown one)."""
@@ -120,7 +147,7 @@ def region_of_subset(viewer_state, subset, components=None):
                                "stack of cutouts")
     view, transpose, index = _slice_view(viewer_state)
     attributes = components or [_image_attribute(viewer_state, data)]
-    planes = [np.asarray(data.get_data(attribute, view=view), dtype=np.float64) for attribute in attributes]
+    planes = [_band_plane(data, attribute, view) for attribute in attributes]
     try:
         mask = np.asarray(subset.to_mask(view=view), dtype=bool)
     except IncompatibleAttribute:
