@@ -18,7 +18,8 @@ import numpy as np
 from scipy import ndimage
 
 from glue_xai.methods.measure_region import (FIRST_BEAM_ARCSEC, Geometry, check_map, check_wcs_shape,
-                                             describe_region, enclosed_level, pixel_scale, touches_edge)
+                                             describe_region, enclosed_level, pixel_scale, remembered_for_mask,
+                                             touches_edge)
 from glue_xai.models.preprocess import sigma_clipped_background
 
 SIGNS = ("positive", "abs")
@@ -39,7 +40,8 @@ def relevance_values(relevance, sign="positive", smooth_px=0.0):
     values = np.maximum(values, 0.0) if sign == "positive" else np.abs(values)
     if smooth_px > 0:
         # Normalised convolution: missing pixels neither add relevance nor dilute it.
-        weight = ndimage.gaussian_filter(valid.astype(float), smooth_px, mode="constant")
+        weight = remembered_for_mask("smoothed weight", valid, lambda: ndimage.gaussian_filter(
+            valid.astype(float), smooth_px, mode="constant"), extra=float(smooth_px))
         values = ndimage.gaussian_filter(values, smooth_px, mode="constant") / np.maximum(weight, 1e-12)
     return np.where(valid, values, np.nan), valid
 

@@ -53,12 +53,13 @@ def principal_axis(mask):
     return axis if axis[1] >= 0 else -axis
 
 
-def axis_line(mask, start, end):
+def axis_line(mask, start, end, axis=None):
     """The line drawn for a region: through the midpoint of its farthest pair of pixels,
-    as long as that pair is far apart, along the region's principal axis."""
+    as long as that pair is far apart, along the region's principal axis (``axis``, when
+    the caller has it already)."""
     length = np.hypot(end[0] - start[0], end[1] - start[1])
     middle = np.array([(start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0])
-    half = principal_axis(mask) * length / 2.0
+    half = (principal_axis(mask) if axis is None else axis) * length / 2.0
     return tuple(middle - half), tuple(middle + half)
 
 
@@ -164,10 +165,19 @@ def local_peaks(values, mask, size_px):
     """Local maxima of ``values`` inside ``mask`` (within a ``size_px`` box), strongest
     first, as an (n, 2) array of (x, y) pixel positions and their values."""
     size = max(3, int(np.ceil(size_px)) | 1)
+    # Only the region's box, widened by the filter's reach, is filtered: every window of a
+    # pixel in the box lies in it (or beyond the image, -inf either way), so the peaks are
+    # those of the whole image, in the same order.
+    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
+    reach = size // 2
+    y0, x0 = (max(0, rows[0] - reach), max(0, cols[0] - reach)) if len(rows) else (0, 0)
+    y1, x1 = (rows[-1] + reach + 1, cols[-1] + reach + 1) if len(rows) else mask.shape
+    box = np.s_[y0:y1, x0:x1]
     # Outside the region counts as -inf so a peak on its edge is still a peak.
-    inside = np.where(mask, values, -np.inf)
-    is_peak = mask & (inside == ndimage.maximum_filter(inside, size=size, mode="constant", cval=-np.inf))
+    inside = np.where(mask[box], values[box], -np.inf)
+    is_peak = mask[box] & (inside == ndimage.maximum_filter(inside, size=size, mode="constant", cval=-np.inf))
     ys, xs = np.nonzero(is_peak)
+    ys, xs = ys + y0, xs + x0
     order = np.argsort(-values[ys, xs], kind="stable")
     return np.column_stack([xs[order], ys[order]]).astype(float), values[ys[order], xs[order]]
 

@@ -5,6 +5,8 @@ the dictionary both :func:`~glue_xai.methods.measure.salient_extent` and
 :func:`~glue_xai.methods.measure_flux.flux_extent` return, so the two are measured by
 exactly the same geometry and can be compared column by column.
 """
+import threading
+
 import numpy as np
 from scipy import ndimage
 
@@ -119,8 +121,35 @@ def enclosed_level(values, fraction):
 
 def touches_edge(mask, valid):
     """True when the region reaches the image border or missing (NaN) pixels: it may go on."""
-    edge = ~ndimage.binary_erosion(valid, border_value=0)
+    edge = remembered_for_mask("edge", valid, lambda: ~ndimage.binary_erosion(valid, border_value=0))
     return bool((mask & edge).any())
+
+
+_FOR_MASK = {}  # (what, extra, shape, packed mask bits) -> array, the last few
+_FOR_MASK_SIZE = 8
+_FOR_MASK_LOCK = threading.Lock()
+
+
+def remembered_for_mask(what, mask, compute, extra=None):
+    """``compute()``, an array that depends only on the boolean ``mask`` (and ``extra``),
+    remembered for the last few masks. A survey's cutouts mostly share one mask (the
+    model's whole field of view), so its border or smoothed weight is computed once, not
+    twice per source. The answer is read-only."""
+    mask = np.asarray(mask)
+    if mask.dtype != bool:
+        return compute()
+    key = (what, extra, mask.shape, np.packbits(mask).tobytes())
+    with _FOR_MASK_LOCK:
+        known = _FOR_MASK.get(key)
+    if known is not None:
+        return known
+    answer = np.asarray(compute())
+    answer.flags.writeable = False
+    with _FOR_MASK_LOCK:
+        _FOR_MASK[key] = answer
+        while len(_FOR_MASK) > _FOR_MASK_SIZE:
+            del _FOR_MASK[next(iter(_FOR_MASK))]
+    return answer
 
 
 def describe_region(values, mask, n_components, geometry, wcs, threshold, threshold_rule, valid):
@@ -131,11 +160,12 @@ def describe_region(values, mask, n_components, geometry, wcs, threshold, thresh
     extent = separation_arcsec(start, end, wcs, geometry.scale)
     inside = np.where(mask, values, -np.inf)
     first, second = two_strongest_peaks(inside, mask, geometry.min_peak_separation_px, geometry.beam_px)
-    fr_points = brightest_on_each_side(inside, mask, geometry.centre, principal_axis(mask))
+    axis = principal_axis(mask)
+    fr_points = brightest_on_each_side(inside, mask, geometry.centre, axis)
     fr_separation = separation_arcsec(*fr_points, wcs, geometry.scale)
     peak_separation = 0.0 if second is None else separation_arcsec(first, second, wcs, geometry.scale)
     centre_xy = ((start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0)
-    line = axis_line(mask, start, end)
+    line = axis_line(mask, start, end, axis)
     ra, dec = sky_position(centre_xy, wcs)
     return {
         "extent_arcsec": extent,

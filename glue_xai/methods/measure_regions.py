@@ -42,7 +42,8 @@ def _region_stats(labels, n, centre_xy):
     """Per region: nearest distance to the centre (px), its pixels (x, y) and its centroid offset."""
     stats = []
     for index, slc in enumerate(ndimage.find_objects(labels), start=1):
-        ys, xs = np.nonzero(labels[slc] == index)
+        own = labels[slc] == index
+        ys, xs = np.nonzero(own)
         xs = xs + slc[1].start
         ys = ys + slc[0].start
         points = np.column_stack([xs, ys]).astype(float)
@@ -51,8 +52,18 @@ def _region_stats(labels, n, centre_xy):
         # "reach": the offset of the region's farthest pixel, i.e. which way it extends
         # from the centre (a core with a one-sided jet points along the jet).
         stats.append({"points": points, "reach": offsets[np.argmax(distances)],
-                      "nearest": float(distances.min())})
+                      "nearest": float(distances.min()), "rim": points[_rim(own)[ys - slc[0].start, xs - slc[1].start]]})
     return stats
+
+
+def _rim(own):
+    """The pixels of the region ``own`` (boolean) with a side on a pixel outside it. The
+    shortest gap between two regions always runs between two such pixels (from any other
+    pixel a step towards the other region shortens the gap), so :func:`_neighbours`
+    finds the same neighbours from the rims alone, with far fewer pixel pairs."""
+    padded = np.pad(own, 1, constant_values=False)
+    inner = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    return own & ~inner
 
 
 def _neighbours(stats, allowed, link_px):
@@ -64,8 +75,8 @@ def _neighbours(stats, allowed, link_px):
     neighbours = {i: set() for i in allowed}
     if len(allowed) < 2:
         return neighbours
-    points = np.concatenate([stats[i]["points"] for i in allowed])
-    owner = np.concatenate([np.full(len(stats[i]["points"]), i) for i in allowed])
+    points = np.concatenate([stats[i]["rim"] for i in allowed])
+    owner = np.concatenate([np.full(len(stats[i]["rim"]), i) for i in allowed])
     pairs = cKDTree(points).query_pairs(float(link_px), output_type="ndarray")
     a, b = owner[pairs[:, 0]], owner[pairs[:, 1]]
     across = a != b

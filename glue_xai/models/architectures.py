@@ -15,6 +15,15 @@ def _conv_block(n_in, n_out, kernel_size=3, stride=1):
     )
 
 
+def reads_features(forward):
+    """Mark a ``forward`` that is ``head(features(x))`` (maybe with a dropout between, idle
+    when evaluating): the head's input then is exactly ``features(x)``, so a survey batch
+    takes the out-of-distribution features from the pass that gives the probabilities
+    instead of running the network a second time (glue_xai/survey/batched.py)."""
+    forward.head_reads_features = True
+    return forward
+
+
 class PooledCNN(nn.Module):
     """A ``trunk`` of convolutions, global average pooling and a linear ``head``: the shape
     shared by the image CNNs here. ``features(x)`` are the pooled penultimate features
@@ -23,6 +32,7 @@ class PooledCNN(nn.Module):
     def features(self, x):
         return torch.flatten(self.pool(self.trunk(x)), 1)
 
+    @reads_features
     def forward(self, x):
         return self.head(self.dropout(self.features(x)))
 
@@ -111,6 +121,7 @@ class EmissionCNN(nn.Module):
     def features(self, x):
         return self.gain * torch.flatten(self.pool(self.trunk(x)), 1)
 
+    @reads_features
     def forward(self, x):
         return self.head(self.dropout(self.features(x)))
 

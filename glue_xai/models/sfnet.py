@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from glue_xai.models.architectures import build_architecture, register_architecture
+from glue_xai.models.architectures import build_architecture, reads_features, register_architecture
 
 
 class TopK(nn.Module):
@@ -93,6 +93,7 @@ class SFNet(nn.Module):
         """The sparse features the head reads (N, F): at most k non-zero per image."""
         return self.topk(self.dense_features(self.feature_maps(x)))
 
+    @reads_features
     def forward(self, x):
         return self.head(self.features(x))
 

@@ -43,11 +43,10 @@ def explain_many(model, images, wcs_list, seeds, method, target, options, sizes_
     if not usable:
         return out
     x = np.stack([prepared[k][0] for k in usable])
-    probabilities = _probabilities(model, x)
+    probabilities, features = _probabilities_and_features(model, x)
     targets = (probabilities.argmax(axis=1) if target is None
                else np.full(len(usable), model.class_index(target)))
     use_seeds = [seeds[k] for k in usable]
-    features = _features(model, x)
     shown = _explanations(model, method, options, x, targets, use_seeds, probabilities,
                           [prepared[k] for k in usable], target, features)
     measured = (shown if not needs_other else
@@ -146,6 +145,32 @@ def _probabilities(model, x):
     if not np.isfinite(probabilities).all():
         raise ValueError(f"model {model.name!r} returned non-finite probabilities")
     return probabilities
+
+
+def _probabilities_and_features(model, x):
+    """``(probabilities, features)`` of model inputs (n, C, h, w), as :func:`_probabilities`
+    and :func:`_features` give them. When the network's head reads ``features(x)`` (its
+    forward is marked :func:`~glue_xai.models.architectures.reads_features`) the features
+    are the head's input, caught in the probabilities' own passes: the same operations on
+    the same passes, so the same bits, for one pass through the network instead of two."""
+    if getattr(model, "ood_reference", None) is None or model.module is None or not _head_reads_features(model.module):
+        return _probabilities(model, x), _features(model, x)
+    caught = []
+    hook = model.module.head.register_forward_hook(lambda layer, inputs, output: caught.append(inputs[0].detach()))
+    try:
+        probabilities = _probabilities(model, x)
+    finally:
+        hook.remove()
+    n_rows = [min(PASS_ROWS, len(x) - start) for start in range(0, len(x), PASS_ROWS)]
+    features = np.concatenate([f[:n].cpu().numpy().astype(np.float64) for f, n in zip(caught, n_rows)])
+    return probabilities, features
+
+
+def _head_reads_features(module):
+    import torch
+
+    return (getattr(type(module).forward, "head_reads_features", False) and not module.training
+            and isinstance(getattr(module, "head", None), torch.nn.Linear))
 
 
 def _features(model, x):

@@ -59,26 +59,27 @@ def compute_partition(part, index, parts_path, model_name, method, seed, target,
                       settings, device="auto"):
     """Read, explain and write one partition (``part``: see :meth:`SourcePlan.part`); returns
     ``(n_sources, statuses)``. Runs on Dask workers too."""
-    from glue_xai.survey.compute import SourceProblem, explain_sources, model_once
+    from glue_xai.survey.compute import explain_sources, model_once
     from glue_xai.survey.output import write_maps
-    from glue_xai.survey.sources import read_source
+    from glue_xai.survey.sources import read_sources
 
     folder = PartsFolder(path=parts_path)
     rows = part["rows"]
     per_row = [None] * len(rows)
     images, headers, readable = [], [], []
     shared = len(set(part["paths"])) < len(rows)  # a survey image cut many times: keep it open
-    for k, (path, ra, dec, reason) in enumerate(zip(part["paths"], part["ra"], part["dec"], part["reasons"])):
-        if not path:
+    for k, reason in enumerate(part["reasons"]):
+        if not part["paths"][k]:
             per_row[k] = ({STATUS: f"no cutout: {reason or 'none found'}"}, None)
+    named = [k for k, path in enumerate(part["paths"]) if path]
+    cut = read_sources([part["paths"][k] for k in named], [part["ra"][k] for k in named],
+                       [part["dec"][k] for k in named], part["size_arcsec"], keep_open=shared, wcs_text=False)
+    for k, answer in zip(named, cut):
+        if isinstance(answer, Exception):  # a SourceProblem
+            per_row[k] = ({STATUS: str(answer)}, None)
             continue
-        try:
-            image, header = read_source(path, ra, dec, part["size_arcsec"], keep_open=shared, wcs_text=False)
-        except SourceProblem as problem:
-            per_row[k] = ({STATUS: str(problem)}, None)
-            continue
-        images.append(image)
-        headers.append(header)
+        images.append(answer[0])
+        headers.append(answer[1])
         readable.append(k)
     if readable:
         explained = explain_sources(model_once(model_name, device), images, headers, [rows[k] for k in readable], method,

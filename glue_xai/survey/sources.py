@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["SourcePlan", "plan_sources", "read_source", "model_field_of_view_arcsec"]
+__all__ = ["SourcePlan", "plan_sources", "read_source", "read_sources", "model_field_of_view_arcsec"]
 
 
 @dataclass
@@ -271,27 +271,113 @@ def read_source(path, ra, dec, size_arcsec, keep_open=False, wcs_text=True):
     :class:`~glue_xai.survey.compute.SourceProblem` (``unreadable: ...``, ``no cutout: ...``)
     when the file cannot be used. ``keep_open``: keep the image for the next call (a survey
     image shared by many rows)."""
-    from astropy.coordinates import SkyCoord
-    from astropy.nddata import Cutout2D, NoOverlapError
+    (answer,) = read_sources([path], [ra], [dec], size_arcsec, keep_open, wcs_text)
+    if isinstance(answer, Exception):
+        raise answer
+    return answer
 
-    from glue_xai.models.preprocess import pixel_scale_from_wcs
+
+def read_sources(paths, ra, dec, size_arcsec, keep_open=False, wcs_text=True):
+    """:func:`read_source` of many rows: per row ``(pixels, WCS)``, or the
+    :class:`~glue_xai.survey.compute.SourceProblem` saying why the row has no cutout.
+
+    Row after row, as :func:`read_source` reads them (one file in memory at a time), but
+    the rows' sky positions are turned into a WCS's own frame (FK5 for FIRST) all at once,
+    the first time a file in that frame comes up, instead of row by row: astropy's
+    transformation of one position costs about a millisecond, mostly its own machinery.
+    The transformation is element by element, so each row gets the numbers of its own
+    (the tests check it)."""
+    from glue_xai.survey.compute import SourceProblem
+
+    to_pixels = _SkyToPixels(ra, dec)
+    answers = []
+    for k, (path, r, d) in enumerate(zip(paths, ra, dec)):
+        try:
+            image, wcs = _readable(path, keep_open)
+            answers.append(_cut(path, r, d, size_arcsec, image, wcs, to_pixels(k, wcs), wcs_text))
+        except SourceProblem as problem:
+            answers.append(problem)
+    return answers
+
+
+def _readable(path, keep_open):
+    """``(pixels, WCS)`` of the file, or SourceProblem ``unreadable: ...``."""
     from glue_xai.survey.compute import SourceProblem
 
     name = Path(path).name
     try:
         with warnings.catch_warnings():  # a truncated file warns, then fails: the failure says it
             warnings.simplefilter("ignore")
-            image, wcs = _image_of(str(path), keep_open)
+            return _image_of(str(path), keep_open)
     except Exception as error:  # astropy raises many kinds for broken files
         reason = str(error).replace(str(path), name) if str(error) else type(error).__name__
         if name not in reason:
             reason = f"{name}: {reason}"
         raise SourceProblem(f"unreadable: {reason}") from None
+
+
+class _SkyToPixels:
+    """``self(k, wcs)``: the ``(x, y)`` of row ``k``'s ICRS position that
+    ``astropy.wcs.utils.skycoord_to_pixel(SkyCoord(ra, dec, frame="icrs"), wcs, mode="all")``
+    gives (as ``Cutout2D`` computes it from a sky position), or the exception it raised:
+    the same steps, with every row's position transformed to a frame in one go."""
+
+    def __init__(self, ra, dec):
+        self.ra, self.dec = np.asarray(ra, dtype=float), np.asarray(dec, dtype=float)
+        self.in_frame = {}  # the frame's repr -> (lon, lat) of every row, or None when that failed
+
+    def __call__(self, k, wcs):
+        from astropy import units as u
+        from astropy.wcs import WCSSUB_LATITUDE, WCSSUB_LONGITUDE
+        from astropy.wcs.utils import _has_distortion, wcs_to_celestial_frame
+
+        try:
+            if _has_distortion(wcs) and wcs.naxis != 2:
+                raise ValueError("Can only handle WCS with distortions for 2-dimensional WCS")
+            sky_wcs = wcs.sub([WCSSUB_LONGITUDE, WCSSUB_LATITUDE])
+            if sky_wcs.naxis != 2:
+                raise ValueError("WCS should contain celestial component")
+            frame = wcs_to_celestial_frame(sky_wcs)
+            x_unit, y_unit = u.Unit(sky_wcs.wcs.cunit[0]), u.Unit(sky_wcs.wcs.cunit[1])
+            key = repr(frame)
+            if key not in self.in_frame:
+                try:
+                    self.in_frame[key] = self._lon_lat(self.ra, self.dec, frame)
+                except Exception:  # one bad row: each row is then transformed on its own
+                    self.in_frame[key] = None
+            known = self.in_frame[key]
+            lon, lat = (known[0][k], known[1][k]) if known is not None else self._lon_lat(
+                self.ra[k], self.dec[k], frame)
+            return tuple(sky_wcs.all_world2pix(lon.to(x_unit).value, lat.to(y_unit).value, 0))
+        except Exception as error:
+            return error
+
+    @staticmethod
+    def _lon_lat(ra, dec, frame):
+        from astropy.coordinates import SkyCoord
+
+        coords = SkyCoord(ra, dec, unit="deg", frame="icrs").transform_to(frame)
+        try:
+            return coords.data.lon, coords.data.lat
+        except AttributeError:
+            return coords.spherical.lon, coords.spherical.lat
+
+
+def _cut(path, ra, dec, size_arcsec, image, wcs, position, wcs_text):
+    from astropy.nddata import Cutout2D, NoOverlapError
+
+    from glue_xai.models.preprocess import pixel_scale_from_wcs
+    from glue_xai.survey.compute import SourceProblem
+
+    name = Path(path).name
     pixels = max(2, int(round(size_arcsec / pixel_scale_from_wcs(wcs))))
     off = f"no cutout: {name}: the position RA {ra:.5f} Dec {dec:+.5f} deg is off the image"
+    if isinstance(position, Exception):
+        if isinstance(position, (NoOverlapError, ValueError)):
+            raise SourceProblem(off) from None
+        raise position
     try:
-        piece = Cutout2D(image, SkyCoord(ra, dec, unit="deg", frame="icrs"), pixels, wcs=wcs, mode="partial",
-                         fill_value=np.nan, copy=True)
+        piece = Cutout2D(image, position, pixels, wcs=wcs, mode="partial", fill_value=np.nan, copy=True)
     except (NoOverlapError, ValueError):
         raise SourceProblem(off) from None
     x, y = piece.input_position_original
