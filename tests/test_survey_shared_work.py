@@ -1,0 +1,156 @@
+"""Work the survey now shares between sources gives the numbers of the plain per-source way, to the bit.
+
+Each fast path is checked against the computation it replaced, written out here as it
+was, on real FIRST cutouts and the saliency maps and emission of their sources: one
+network pass for probabilities and out-of-distribution features, sky positions
+transformed for many rows at once, and the measurements' shared pieces (peaks filtered
+on the region's box, neighbouring regions found from their rims, the principal axis
+once, a mask's edge and smoothed weight remembered).
+"""
+import numpy as np
+import pytest
+from astropy.coordinates import SkyCoord
+from astropy.nddata import Cutout2D
+from astropy.table import Table
+from scipy import ndimage
+
+
+@pytest.fixture(scope="module")
+def first_sources(mirabest_root):
+    """(path, RA, Dec) of the first 60 catalogue sources: real FIRST cutouts."""
+    table = Table.read(mirabest_root / "catalogue.csv")[:60]
+    return [(mirabest_root / name, float(ra), float(dec))
+            for name, ra, dec in zip(table["fits_file"], table["ra_deg"], table["dec_deg"])]
+
+
+@pytest.fixture(scope="module")
+def explained(first_sources, reference_model):
+    """(image, WCS, explanation) of each source, saliency through the survey's batched core."""
+    from glue_xai.survey.batched import explain_many
+    from glue_xai.survey.compute import one_torch_thread
+    from glue_xai.survey.sources import read_sources
+
+    cut = read_sources(*zip(*first_sources), 270.0, wcs_text=False)
+    images = [np.asarray(image, dtype=np.float64) for image, _ in cut]
+    wcs_list = [wcs for _, wcs in cut]
+    with one_torch_thread():
+        pairs = explain_many(reference_model, images, wcs_list, list(range(len(images))), "saliency", None, {}, None)
+    return [(image, wcs, explanation) for image, wcs, (explanation, _) in zip(images, wcs_list, pairs)]
+
+
+def _old_cutout(path, ra, dec, size_arcsec):
+    """The survey's cutout as it was cut before: Cutout2D from the sky position, row by row."""
+    from glue_xai.models.preprocess import pixel_scale_from_wcs
+    from glue_xai.survey.sources import _read_image
+
+    image, wcs = _read_image(path)
+    pixels = max(2, int(round(size_arcsec / pixel_scale_from_wcs(wcs))))
+    piece = Cutout2D(image, SkyCoord(ra, dec, unit="deg", frame="icrs"), pixels, wcs=wcs, mode="partial",
+                     fill_value=np.nan, copy=True)
+    return np.asarray(piece.data, dtype=np.float32), piece.wcs.to_header_string()
+
+
+def test_sky_positions_of_many_rows_cut_the_same_cutouts(first_sources, mirabest_root):
+    from glue_xai.survey.compute import SourceProblem
+    from glue_xai.survey.sources import read_source, read_sources
+
+    paths, ra, dec = (list(v) for v in zip(*first_sources))
+    # A row off its image and a missing file keep their own statuses among the others.
+    paths += [paths[0], mirabest_root / "fits" / "missing.fits"]
+    ra += [ra[0] + 1.0, 0.0]
+    dec += [dec[0], 0.0]
+    together = read_sources(paths, ra, dec, 270.0)
+    for k, (path, r, d) in enumerate(zip(paths[:-2], ra, dec)):
+        pixels, header = _old_cutout(path, r, d, 270.0)
+        assert together[k][0].tobytes() == pixels.tobytes()
+        assert together[k][1] == header
+    assert isinstance(together[-2], SourceProblem) and str(together[-2]).startswith("no cutout: ")
+    assert isinstance(together[-1], SourceProblem) and str(together[-1]).startswith("unreadable: missing.fits")
+    # Whatever rows share the transformation: alone, or in another order.
+    alone = read_source(paths[5], ra[5], dec[5], 270.0)
+    assert alone[0].tobytes() == together[5][0].tobytes() and alone[1] == together[5][1]
+    backwards = read_sources(paths[:-2][::-1], ra[:-2][::-1], dec[:-2][::-1], 270.0)[::-1]
+    assert all(a[0].tobytes() == b[0].tobytes() and a[1] == b[1] for a, b in zip(backwards, together))
+
+
+def test_features_from_the_probabilities_pass(explained, reference_model):
+    from glue_xai.survey.batched import (_features, _head_reads_features, _probabilities,
+                                         _probabilities_and_features)
+    from glue_xai.survey.compute import one_torch_thread
+
+    assert _head_reads_features(reference_model.module)  # the one-pass path is the one measured
+    x = np.stack([explanation.model_input for _, _, explanation in explained])[:37]  # a padded last pass
+    with one_torch_thread():
+        probabilities, features = _probabilities_and_features(reference_model, x)
+        assert probabilities.tobytes() == _probabilities(reference_model, x).tobytes()
+        assert features.tobytes() == _features(reference_model, x).tobytes()
+    assert features.shape == (37, 64) and np.ptp(features, axis=0).max() > 0
+
+
+def _old_local_peaks(values, mask, size_px):
+    size = max(3, int(np.ceil(size_px)) | 1)
+    inside = np.where(mask, values, -np.inf)
+    is_peak = mask & (inside == ndimage.maximum_filter(inside, size=size, mode="constant", cval=-np.inf))
+    ys, xs = np.nonzero(is_peak)
+    order = np.argsort(-values[ys, xs], kind="stable")
+    return np.column_stack([xs[order], ys[order]]).astype(float), values[ys[order], xs[order]]
+
+
+def _masks(explained):
+    """Thresholded saliency maps and emission of the real sources, region masks included
+    (touching the border, several regions, a single pixel)."""
+    from glue_xai.survey.columns import emission_mask
+
+    for image, _, explanation in explained:
+        relevance = np.abs(explanation.map)
+        yield relevance, emission_mask(image)
+        for quantile in (0.9, 0.99, 0.999):
+            yield relevance, relevance >= np.quantile(relevance, quantile)
+    single = np.zeros_like(relevance, dtype=bool)
+    single[0, 5] = True
+    yield relevance, single
+    yield relevance, np.zeros_like(single)
+
+
+def test_peaks_filtered_on_the_region_box(explained):
+    from glue_xai.methods.measure_geometry import local_peaks
+
+    for values, mask in _masks(explained):
+        for size_px in (3.0, 5.0, 7.2):
+            inside = np.where(mask, values, -np.inf)
+            for got, old in zip(local_peaks(inside, mask, size_px), _old_local_peaks(inside, mask, size_px)):
+                assert got.shape == old.shape and got.tobytes() == old.tobytes()
+
+
+def test_neighbours_from_the_rims(explained):
+    from glue_xai.methods.measure_regions import _neighbours, _region_stats, regions
+
+    linked = 0
+    for _, mask in _masks(explained):
+        labels, n = regions(mask, 3.0)
+        stats = _region_stats(labels, n, np.array([74.5, 74.5]))
+        everything = [{**s, "rim": s["points"]} for s in stats]  # the old search: every pixel
+        for link_px in (1.0, 1.5, 6.0, 12.3):
+            got = _neighbours(stats, list(range(n)), link_px)
+            assert got == _neighbours(everything, list(range(n)), link_px)
+            linked += sum(map(len, got.values()))
+    assert linked > 0  # regions were linked, so the test can fail
+
+
+def test_shared_mask_pieces(explained):
+    from glue_xai.methods.measure import relevance_values
+    from glue_xai.methods.measure_geometry import axis_line, principal_axis
+    from glue_xai.methods.measure_region import touches_edge
+
+    for values, mask in list(_masks(explained))[:40]:
+        valid = np.isfinite(values) & (np.arange(values.shape[1]) < 140)  # a field of view with a cut side
+        old_edge = ~ndimage.binary_erosion(valid, border_value=0)
+        assert touches_edge(mask, valid) == bool((mask & old_edge).any())
+        masked = np.where(valid, values, np.nan)
+        smoothed, _ = relevance_values(masked, "positive", 1.27)
+        weight = ndimage.gaussian_filter(valid.astype(float), 1.27, mode="constant")
+        old = ndimage.gaussian_filter(np.maximum(np.where(valid, masked, 0.0), 0.0), 1.27, mode="constant") / np.maximum(weight, 1e-12)
+        assert smoothed.tobytes() == np.where(valid, old, np.nan).tobytes()
+        if mask.sum() > 1:
+            start, end = (0.0, 0.0), (3.0, 4.0)
+            assert axis_line(mask, start, end, principal_axis(mask)) == axis_line(mask, start, end)
