@@ -154,3 +154,67 @@ def test_shared_mask_pieces(explained):
         if mask.sum() > 1:
             start, end = (0.0, 0.0), (3.0, 4.0)
             assert axis_line(mask, start, end, principal_axis(mask)) == axis_line(mask, start, end)
+
+
+def _same_wcs(a, b):
+    grid = np.mgrid[0:300:13, 0:300:13].reshape(2, -1).astype(float)
+    with np.errstate(invalid="ignore"):
+        sky_a, sky_b = np.array(a.all_pix2world(*grid, 0)), np.array(b.all_pix2world(*grid, 0))
+    return (a.to_header_string(relax=True) == b.to_header_string(relax=True) and a.pixel_shape == b.pixel_shape
+            and sky_a.tobytes() == sky_b.tobytes() and a.wcs.lonpole == b.wcs.lonpole
+            and a.wcs.latpole == b.wcs.latpole)
+
+
+def test_wcs_made_once_per_header_layout(first_sources):
+    """A WCS copied from the first of its layout, with its own CRVALs, equals the WCS built
+    from its header: on the real cutouts, and on their header pointed at the poles, across
+    RA 0, in another projection, with LONPOLE/LATPOLE given and with a CD matrix."""
+    from astropy.io import fits
+
+    from glue_xai.data.cutouts import _COMMENTARY, _celestial_wcs
+    from glue_xai.survey import sources
+
+    real = [fits.Header([c for c in fits.getheader(path).cards if c.keyword not in _COMMENTARY])
+            for path, _, _ in first_sources]
+    pointings = [(0.0, 90.0), (180.0, 90.0), (359.9999, -90.0), (0.0001, 89.99), (359.99, 0.0), (12.5, -45.0)]
+    variants = [{}, {"CTYPE1": "RA---SIN", "CTYPE2": "DEC--SIN"}, {"LONPOLE": 150.0}, {"LATPOLE": -30.0},
+                {"CTYPE1": "RA---ZEA", "CTYPE2": "DEC--ZEA", "LONPOLE": 0.0},
+                {"CD1_1": -0.0005, "CD1_2": 0.0001, "CD2_1": 0.0001, "CD2_2": 0.0005}]
+    headers = list(real)
+    for changes in variants:
+        for ra, dec in pointings + [(h["CRVAL1"], h["CRVAL2"]) for h in real[:3]]:
+            header = real[0].copy()
+            header.update({"CRVAL1": ra, "CRVAL2": dec, **changes})
+            headers.append(header)
+    sources._LAYOUTS.clear()
+    copied = 0
+    for header in headers:
+        copied += len(sources._LAYOUTS) > 0 and any(
+            layout[1] == tuple((c.keyword, repr(c.value)) for c in header.cards if not c.keyword.startswith("CRVAL"))
+            for layout in sources._LAYOUTS)
+        assert _same_wcs(sources._layout_wcs(header, [1, 2], "x.fits"), _celestial_wcs(header, [1, 2], "x.fits", True))
+    assert copied > len(headers) // 2  # most came from a copy, so the copies were checked
+
+
+def test_backgrounds_remembered_for_a_batch(explained, monkeypatch):
+    """Within remember_backgrounds() a cutout's sky asked for again, many cutouts later,
+    is not clipped again, and only the same bits get a remembered answer."""
+    import glue_xai.models.preprocess as preprocess
+    from glue_xai.models.preprocess import _sigma_clipped_reference, remember_backgrounds, sigma_clipped_background
+
+    images = [image for image, _, _ in explained[:12]]
+    clipped = []
+    sort = np.sort
+    monkeypatch.setattr(preprocess.np, "sort", lambda values, *a, **k: clipped.append(1) or sort(values, *a, **k))
+    with remember_backgrounds(max_bytes=8 * images[0].nbytes):
+        first = [sigma_clipped_background(image) for image in images]
+        assert len(clipped) == 12
+        # The last 8 cutouts' skies (the byte limit) are remembered, the first 4 forgotten.
+        again = [sigma_clipped_background(image) for image in images[::-1]]
+        assert len(clipped) == 12 + 4
+        changed = images[3].copy()
+        changed[np.unravel_index(1, changed.shape)] += 1e-9  # not one of the sampled values
+        assert sigma_clipped_background(changed) == _sigma_clipped_reference(changed[np.isfinite(changed)])
+        assert len(preprocess._BATCH) == 1 and preprocess._BATCH[0]["bytes"] <= 8 * images[0].nbytes
+    assert not preprocess._BATCH
+    assert again[::-1] == first == [_sigma_clipped_reference(image[np.isfinite(image)]) for image in images]

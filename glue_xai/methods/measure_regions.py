@@ -39,11 +39,12 @@ def regions(mask, min_area_px):
 
 
 def _region_stats(labels, n, centre_xy):
-    """Per region: nearest distance to the centre (px), its pixels (x, y) and its centroid offset."""
+    """Per region: nearest distance to the centre (px), its pixels (x, y), its centroid
+    offset and its rim (see :func:`_rims`)."""
+    rims = _rims(labels)
     stats = []
     for index, slc in enumerate(ndimage.find_objects(labels), start=1):
-        own = labels[slc] == index
-        ys, xs = np.nonzero(own)
+        ys, xs = np.nonzero(labels[slc] == index)
         xs = xs + slc[1].start
         ys = ys + slc[0].start
         points = np.column_stack([xs, ys]).astype(float)
@@ -52,18 +53,19 @@ def _region_stats(labels, n, centre_xy):
         # "reach": the offset of the region's farthest pixel, i.e. which way it extends
         # from the centre (a core with a one-sided jet points along the jet).
         stats.append({"points": points, "reach": offsets[np.argmax(distances)],
-                      "nearest": float(distances.min()), "rim": points[_rim(own)[ys - slc[0].start, xs - slc[1].start]]})
+                      "nearest": float(distances.min()), "rim": points[rims[ys, xs]]})
     return stats
 
 
-def _rim(own):
-    """The pixels of the region ``own`` (boolean) with a side on a pixel outside it. The
-    shortest gap between two regions always runs between two such pixels (from any other
-    pixel a step towards the other region shortens the gap), so :func:`_neighbours`
-    finds the same neighbours from the rims alone, with far fewer pixel pairs."""
-    padded = np.pad(own, 1, constant_values=False)
-    inner = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
-    return own & ~inner
+def _rims(labels):
+    """The pixels of every region with a side on a pixel outside it (boolean). The shortest
+    gap between two regions always runs between two such pixels (from any other pixel a
+    step towards the other region shortens the gap), so :func:`_neighbours` finds the
+    same neighbours from the rims alone, with far fewer pixel pairs."""
+    padded = np.pad(labels, 1)
+    inner = ((padded[:-2, 1:-1] == labels) & (padded[2:, 1:-1] == labels) & (padded[1:-1, :-2] == labels)
+             & (padded[1:-1, 2:] == labels))
+    return (labels > 0) & ~inner
 
 
 def _neighbours(stats, allowed, link_px):

@@ -13,6 +13,7 @@ Two steps, both driven by the :class:`~glue_xai.models.card.ModelCard`:
    the rest is divided by the brightest pixel. A raw FIRST cutout in Jy/beam and the
    dataset's 0-255 image of the same source so become the same model input.
 """
+import contextlib
 import threading
 from dataclasses import dataclass
 
@@ -228,14 +229,47 @@ _RECENT_SIZE = 4
 _RECENT_LOCK = threading.Lock()
 
 
+_BATCH = []  # the stores of the remember_backgrounds() blocks running: {fingerprint: [(values, answer)]}
+
+
+@contextlib.contextmanager
+def remember_backgrounds(max_bytes=64 * 2 ** 20):
+    """Within the block, remember every answer of :func:`sigma_clipped_background` (up to
+    ``max_bytes`` of remembered values, the oldest forgotten first), not only the last four.
+    A survey batch prepares all its cutouts for the network before it measures any, and the
+    measurements ask for the same cutouts' skies again. An answer is reused only for values
+    with the same bits, as always; the block's memory is freed when it ends."""
+    store = {"answers": {}, "bytes": 0, "max_bytes": int(max_bytes)}
+    with _RECENT_LOCK:
+        _BATCH.append(store)
+    try:
+        yield
+    finally:
+        with _RECENT_LOCK:
+            _BATCH.remove(store)
+
+
+def _fingerprint(key, values):
+    step = max(1, values.size // 64)
+    return key, values.dtype.str, values.shape, values[::step].tobytes()
+
+
+def _same_bits(known, values):
+    return (known.dtype == values.dtype and known.shape == values.shape
+            and np.array_equal(known.view(np.uint8), values.view(np.uint8)))
+
+
 def _recent_background(values, key):
     if values.dtype.kind not in "fiu":
         return None
     with _RECENT_LOCK:
         recent = list(_RECENT)
+        batch = _BATCH[-1]["answers"].get(_fingerprint(key, values), ()) if _BATCH else ()
     for known_key, known, answer in reversed(recent):
-        if (known_key == key and known.dtype == values.dtype and known.shape == values.shape
-                and np.array_equal(known.view(np.uint8), values.view(np.uint8))):
+        if known_key == key and _same_bits(known, values):
+            return answer
+    for known, answer in batch:
+        if _same_bits(known, values):
             return answer
     return None
 
@@ -246,6 +280,13 @@ def _remember_background(key, values, answer):
     with _RECENT_LOCK:
         _RECENT.append((key, values, answer))
         del _RECENT[:max(0, len(_RECENT) - _RECENT_SIZE)]
+        if _BATCH:
+            store = _BATCH[-1]
+            store["answers"].setdefault(_fingerprint(key, values), []).append((values, answer))
+            store["bytes"] += values.nbytes
+            while store["bytes"] > store["max_bytes"] and store["answers"]:
+                oldest = next(iter(store["answers"]))
+                store["bytes"] -= sum(known.nbytes for known, _ in store["answers"].pop(oldest))
 
 
 def _sorted_median(ordered):

@@ -89,7 +89,11 @@ def explain_sources(model, images, wcs_headers, rows, method, seed, target, opti
             usable.append(k)
         except SourceProblem as problem:
             results[k] = ({STATUS: str(problem)}, None)
-    with one_torch_thread():
+    from glue_xai.models.preprocess import remember_backgrounds
+
+    # The preparation measures every cutout's sky before the network runs; the emission
+    # mask, the flux extent and the detection ask for the same skies afterwards.
+    with one_torch_thread(), remember_backgrounds():
         wcs_list = [_wcs(wcs_headers[k]) for k in usable]
         seeds = [source_seed(seed, rows[k]) for k in usable]
         explained = explain_many(model, checked, wcs_list, seeds, method, target, options, sizes_from)
