@@ -227,7 +227,8 @@ def _read_plain_fits(path):
         cards = [raw[k:k + 80].decode("ascii") for k in range(0, end, 80)]
     except UnicodeDecodeError:
         return None
-    kept = "".join(card for card in cards if card[:8].strip().upper() not in _COMMENTARY)
+    cards = [card for card in cards if card[:8].strip().upper() not in _COMMENTARY]
+    kept = "".join(cards)
     with _quiet_unprintable():
         try:
             parsed = fits.Header.fromstring(kept)
@@ -250,7 +251,7 @@ def _read_plain_fits(path):
         data = np.frombuffer(raw, dtype=dtype, count=size // np.dtype(dtype).itemsize, offset=start).reshape(shape)
         image, kept_axes = _squeeze(data, path)
         image = _as_float(image).copy()
-        wcs = _layout_wcs(header, kept_axes, path)
+        wcs = _layout_wcs(header, kept_axes, path, cards)
     return image, wcs
 
 
@@ -259,7 +260,7 @@ _LAYOUTS_SIZE = 8
 _LAYOUTS_LOCK = threading.Lock()
 
 
-def _layout_wcs(header, kept_axes, path):
+def _layout_wcs(header, kept_axes, path, cards=None):
     """``_celestial_wcs(header, kept_axes, path, True)``, made once per header layout.
 
     Survey cutouts differ only in where they point: FIRST's headers differ in CRVAL1 and
@@ -269,6 +270,8 @@ def _layout_wcs(header, kept_axes, path):
     back to what its header says (wcslib's defaults when absent), because setting a WCS up
     writes the poles it derived from the CRVALs into them. The copy then is the WCS built
     from the header: the tests compare both, header text and coordinates, bit for bit.
+    ``cards``: the header's cards as the file's text (80 characters each), which spares
+    astropy's parsing of every card's value for the layout.
     """
     from glue_xai.data.cutouts import _celestial_wcs
 
@@ -276,8 +279,9 @@ def _layout_wcs(header, kept_axes, path):
     pointing = [header.get(key, 0.0) for key in reference]
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pointing):
         return _celestial_wcs(header, kept_axes, path, True)
-    layout = (tuple(kept_axes), tuple((card.keyword, repr(card.value)) for card in header.cards
-                                      if card.keyword not in reference), tuple(k in header for k in reference))
+    cards = [card.image for card in header.cards] if cards is None else cards
+    layout = (tuple(kept_axes), tuple(_without_comment(card) for card in cards if card[:8].rstrip() not in reference),
+              tuple(k in header for k in reference))
     with _LAYOUTS_LOCK:
         template = _LAYOUTS.get(layout)
     if template is None:
@@ -292,6 +296,23 @@ def _layout_wcs(header, kept_axes, path):
     wcs.wcs.lonpole = float(header.get("LONPOLE", np.nan))
     wcs.wcs.latpole = float(header.get("LATPOLE", 90.0))
     return wcs
+
+
+def _without_comment(card):
+    """A header card's text without its comment (FIRST's SIMPLE card says when SkyView wrote
+    the file): the keyword and the value as written."""
+    if card[8:10] != "= ":
+        return card
+    value = card[10:].lstrip()
+    if value.startswith("'"):  # a string: up to its closing quote ('' is a quote inside it)
+        end = 1
+        while True:
+            end = value.find("'", end)
+            if end < 0 or value[end + 1:end + 2] != "'":
+                break
+            end += 2
+        return card[:10] + (value if end < 0 else value[:end + 1])
+    return card[:10] + value.split("/", 1)[0].rstrip()
 
 
 def _image_of(path, keep):
