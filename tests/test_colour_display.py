@@ -154,9 +154,11 @@ def test_three_datasets_in_colour_with_the_overlay_where_the_relevance_is(app, q
     try:
         (again,) = restored.viewers[0]
         assert again.state.color_mode == COLOUR_MODE and again.shown_band() == "colour"
-        assert {layer.layer.label: (layer.color, layer.visible, layer.v_min, layer.v_max)
-                for layer in again._image_layers()} == {
-            band: (layer.color, layer.visible, layer.v_min, layer.v_max) for band, layer in layers.items()}
+        def look(layer):
+            return layer.color, layer.visible, layer.v_min, layer.v_max, layer.stretch, dict(layer.stretch_parameters)
+
+        assert {layer.layer.label: look(layer) for layer in again._image_layers()} == {
+            band: look(layer) for band, layer in layers.items()}
         back = wait_for_map(qtbot, again)
         assert back.state.show_contours and not back.state.show_heatmap
         np.testing.assert_allclose(back.overlay_array(), relevance, equal_nan=True)

@@ -9,9 +9,10 @@ So the composite here is glue's: one image layer per band, in that mode. The exp
 layers draw over it unchanged: their map lives on the pixel grid the viewer is aligned
 to, which the colour mode does not touch.
 
-Each band is scaled on its own, from its sky level (median, black) to its 99.5th
-percentile (full colour): the bands of a typical galaxy then weigh about equally, as in
-the surveys' viewers, and a redder bulge or bar still shows redder than its disc.
+Each band is scaled on its own, from its sky level (median, black) to its 99.9th
+percentile (full colour) on an arcsinh stretch: the bands of a typical galaxy then weigh
+about equally, as in the surveys' viewers, and a redder bulge or bar still shows redder
+than its disc.
 """
 import colorsys
 
@@ -22,8 +23,12 @@ __all__ = ["COLOUR_MODE", "ONE_BAND_MODE", "band_colours", "band_display_limits"
 #: glue's ImageViewerState.color_mode values.
 COLOUR_MODE = "One color per layer"
 ONE_BAND_MODE = "Colormaps"
+#: With glue's own softening (0.1 of the range): glue saves a changed one in sessions but
+#: does not restore it (glue-core 1.28 resets it when it restores the stretch), and a
+#: display must come back as it was saved.
 STRETCH = "arcsinh"
-TOP_PERCENTILE = 99.5
+#: Full colour at this percentile: a handful of the brightest pixels saturate.
+TOP_PERCENTILE = 99.9
 #: Statistics from at most this many pixels (evenly spaced), so a large image opens fast.
 MAX_PIXELS = 1_000_000
 #: Effective wavelengths (nm) of common filters, to order a card's bands from blue to red
