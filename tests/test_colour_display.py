@@ -86,6 +86,9 @@ def test_band_limits_run_from_the_sky_to_the_bright_end():
     v_min, v_max = band_display_limits(sky)
     assert v_min == pytest.approx(0.01, abs=0.001)
     assert 0.02 < v_max <= 1.02
+    # A stack of cutouts: the typical cutout's bright end, not the brightest galaxy's.
+    stack = np.stack([sky, sky, sky * 10])
+    assert band_display_limits(stack)[1] == pytest.approx(v_max)
     assert band_display_limits(np.zeros((8, 8))) is None
     assert band_display_limits(np.full((8, 8), np.nan)) is None
 

@@ -57,13 +57,23 @@ def band_colours(band_names):
 
 def band_display_limits(pixels, top_percentile=TOP_PERCENTILE):
     """``(v_min, v_max)`` for one band: its sky (the median, black) to its ``top_percentile``
-    (full colour). None when the pixels hold no such range (blank, constant, all NaN)."""
-    pixels = np.asarray(pixels, dtype=float).ravel()
-    sample = pixels[::max(1, pixels.size // MAX_PIXELS)]
+    (full colour); for a stack of cutouts (ndim > 2) the median of the cutouts'
+    percentiles, so one bright galaxy does not darken the others. None when the pixels
+    hold no such range (blank, constant, all NaN)."""
+    pixels = np.asarray(pixels, dtype=float)
+    flat = pixels.ravel()
+    sample = flat[::max(1, flat.size // MAX_PIXELS)]
     sample = sample[np.isfinite(sample)]
     if sample.size == 0:
         return None
-    v_min, v_max = float(np.median(sample)), float(np.percentile(sample, top_percentile))
+    v_min = float(np.median(sample))
+    if pixels.ndim > 2:
+        cutouts = pixels.reshape(-1, *pixels.shape[-2:])
+        cutouts = cutouts[::max(1, cutouts.size // MAX_PIXELS)]
+        tops = [np.nanpercentile(c, top_percentile) for c in cutouts if np.isfinite(c).any()]
+        v_max = float(np.median(tops))
+    else:
+        v_max = float(np.percentile(sample, top_percentile))
     return (v_min, v_max) if v_max > v_min else None
 
 
