@@ -228,3 +228,17 @@ def test_backgrounds_remembered_for_a_batch(explained, monkeypatch):
         assert len(preprocess._BATCH) == 1 and preprocess._BATCH[0]["bytes"] <= 8 * images[0].nbytes
     assert not preprocess._BATCH
     assert again[::-1] == first == [_sigma_clipped_reference(image[np.isfinite(image)]) for image in images]
+
+
+def test_pixels_put_on_the_sky_together(explained):
+    """world_radians_of (one WCS call for a region's pixels) equals one call per pixel."""
+    from glue_xai.methods.measure_geometry import _world_radians, world_radians_of
+
+    rng = np.random.default_rng(3)
+    for _, wcs, _ in explained[:20]:
+        points = [tuple(p) for p in np.round(rng.uniform(-3.0, 153.0, (40, 2)) * 2) / 2] + [(-0.0, 0.0), (0.0, 0.0)]
+        world = world_radians_of(wcs, points + [None])
+        for point in points:
+            assert np.array(world[np.asarray(point).tobytes()]).tobytes() == np.array(_world_radians(wcs, point)).tobytes()
+        assert _world_radians(wcs, (1.25, 2.5), world) == _world_radians(wcs, (1.25, 2.5))  # not in it: computed
+    assert world_radians_of(None, points) is None

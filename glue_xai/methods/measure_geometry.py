@@ -71,19 +71,41 @@ def _celestial(wcs):
     return wcs.celestial
 
 
-def _world_radians(wcs, xy):
-    """(longitude, latitude) in radians, in the WCS's own frame, of pixel ``(x, y)``."""
+def _world_radians(wcs, xy, world=None):
+    """(longitude, latitude) in radians, in the WCS's own frame, of pixel ``(x, y)``;
+    looked up in ``world`` (from :func:`world_radians_of`) when it holds the pixel."""
+    known = None if world is None else world.get(_pixel_key(xy))
+    if known is not None:
+        return known
     lon, lat = _celestial(wcs).pixel_to_world_values(*xy)
     return np.radians(float(lon)), np.radians(float(lat))
 
 
-def position_angle_deg(start, end, wcs=None):
+def _pixel_key(xy):
+    return np.asarray(xy, dtype=np.float64).tobytes()  # the bits: -0.0 is not 0.0
+
+
+def world_radians_of(wcs, points):
+    """:func:`_world_radians` of many pixels (x, y) in one call to the WCS (each pixel is
+    converted on its own inside, so the numbers are those of one call per pixel: the
+    tests check it), as a lookup for the ``world`` arguments here; None without a WCS."""
+    if wcs is None:
+        return None
+    points = [p for p in points if p is not None]
+    if not points:
+        return {}
+    xs, ys = (np.array([float(p[axis]) for p in points], dtype=np.float64) for axis in (0, 1))
+    lon, lat = _celestial(wcs).pixel_to_world_values(xs, ys)
+    return {_pixel_key(p): (np.radians(float(a)), np.radians(float(b))) for p, a, b in zip(points, lon, lat)}
+
+
+def position_angle_deg(start, end, wcs=None, world=None):
     """PA east of north in [0, 180) of the line from ``start`` to ``end`` (pixel (x, y))."""
     if start == end:
         return float("nan")
     if wcs is not None:
         # On the sphere, in the WCS's own frame (the formula of astropy's position_angle).
-        (lon1, lat1), (lon2, lat2) = _world_radians(wcs, start), _world_radians(wcs, end)
+        (lon1, lat1), (lon2, lat2) = _world_radians(wcs, start, world), _world_radians(wcs, end, world)
         x = np.sin(lat2) * np.cos(lat1) - np.cos(lat2) * np.sin(lat1) * np.cos(lon2 - lon1)
         y = np.sin(lon2 - lon1) * np.cos(lat2)
         return float(np.degrees(np.arctan2(y, x)) % 180.0)
@@ -92,11 +114,11 @@ def position_angle_deg(start, end, wcs=None):
     return float(np.degrees(np.arctan2(-dx, dy)) % 180.0)
 
 
-def separation_arcsec(start, end, wcs=None, pixel_scale_arcsec=None):
+def separation_arcsec(start, end, wcs=None, pixel_scale_arcsec=None, world=None):
     """Angular distance between two pixel positions (on the sky with a WCS)."""
     if wcs is not None:
         # Vincenty's formula, as astropy's separation computes it.
-        (lon1, lat1), (lon2, lat2) = _world_radians(wcs, start), _world_radians(wcs, end)
+        (lon1, lat1), (lon2, lat2) = _world_radians(wcs, start, world), _world_radians(wcs, end, world)
         dlon = lon2 - lon1
         across = np.cos(lat2) * np.sin(dlon)
         along = np.cos(lat1) * np.sin(lat2) - np.sin(lat1) * np.cos(lat2) * np.cos(dlon)
@@ -127,7 +149,7 @@ def _rotation_to_icrs(wcs):
     return _TO_ICRS[frame]
 
 
-def sky_position(xy, wcs=None):
+def sky_position(xy, wcs=None, world=None):
     """(RA, Dec) in degrees (ICRS) of pixel ``(x, y)`` with a WCS, else (nan, nan)."""
     if wcs is None:
         return float("nan"), float("nan")
@@ -136,7 +158,7 @@ def sky_position(xy, wcs=None):
     if rotation is None:
         sky = celestial.pixel_to_world(*xy).icrs
         return float(sky.ra.deg), float(sky.dec.deg)
-    lon, lat = _world_radians(celestial, xy)
+    lon, lat = _world_radians(celestial, xy, world)
     x, y, z = rotation @ np.array([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)])
     return float(np.degrees(np.arctan2(y, x)) % 360.0), float(np.degrees(np.arctan2(z, np.hypot(x, y))))
 

@@ -12,7 +12,7 @@ from scipy import ndimage
 
 from glue_xai.methods.measure_geometry import (axis_line, brightest_on_each_side, edge_brightening, farthest_pair,
                                                principal_axis, position_angle_deg, separation_arcsec,
-                                               sky_position, two_strongest_peaks)
+                                               sky_position, two_strongest_peaks, world_radians_of)
 from glue_xai.methods.measure_regions import regions, source_group
 
 #: FIRST's restoring beam (FWHM, arcsec): the natural unit of "close" and "small" here.
@@ -157,19 +157,21 @@ def describe_region(values, mask, n_components, geometry, wcs, threshold, thresh
     if not mask.any():
         raise ValueError("nothing is above the threshold near the source centre")
     (start, end), _ = farthest_pair(mask)
-    extent = separation_arcsec(start, end, wcs, geometry.scale)
     inside = np.where(mask, values, -np.inf)
     first, second = two_strongest_peaks(inside, mask, geometry.min_peak_separation_px, geometry.beam_px)
     axis = principal_axis(mask)
     fr_points = brightest_on_each_side(inside, mask, geometry.centre, axis)
-    fr_separation = separation_arcsec(*fr_points, wcs, geometry.scale)
-    peak_separation = 0.0 if second is None else separation_arcsec(first, second, wcs, geometry.scale)
     centre_xy = ((start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0)
     line = axis_line(mask, start, end, axis)
-    ra, dec = sky_position(centre_xy, wcs)
+    # Every pixel put on the sky below, in one call to the WCS.
+    world = world_radians_of(wcs, [start, end, first, second, *fr_points, centre_xy, *line])
+    extent = separation_arcsec(start, end, wcs, geometry.scale, world)
+    fr_separation = separation_arcsec(*fr_points, wcs, geometry.scale, world)
+    peak_separation = 0.0 if second is None else separation_arcsec(first, second, wcs, geometry.scale, world)
+    ra, dec = sky_position(centre_xy, wcs, world)
     return {
         "extent_arcsec": extent,
-        "pa_deg": position_angle_deg(line[0], line[1], wcs),
+        "pa_deg": position_angle_deg(line[0], line[1], wcs, world),
         "centre": (ra, dec) if wcs is not None else centre_xy,
         "centre_xy": centre_xy,
         "centre_ra_deg": ra,
