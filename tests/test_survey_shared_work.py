@@ -242,3 +242,53 @@ def test_pixels_put_on_the_sky_together(explained):
             assert np.array(world[np.asarray(point).tobytes()]).tobytes() == np.array(_world_radians(wcs, point)).tobytes()
         assert _world_radians(wcs, (1.25, 2.5), world) == _world_radians(wcs, (1.25, 2.5))  # not in it: computed
     assert world_radians_of(None, points) is None
+
+
+def test_region_peaks_and_pairs(explained):
+    """Geometry.significant (regions' brightest pixels without ndimage) and source_group
+    (facing regions decided once) keep the same regions as before, on the real sources."""
+    from glue_xai.methods.measure_region import Geometry
+    from glue_xai.methods.measure_regions import _opposite, _region_stats, _neighbours, regions, source_group
+
+    def old_significant(geometry, mask, values):
+        labels, n = regions(mask, geometry.min_area_px)
+        if n == 0:
+            return labels, n
+        peaks = ndimage.maximum(values, labels, index=np.arange(1, n + 1))
+        keep = np.concatenate([[False], np.asarray(peaks) >= geometry.min_peak])
+        relabel = np.zeros(n + 1, dtype=int)
+        relabel[keep] = np.arange(1, keep.sum() + 1)
+        return relabel[labels], int(keep.sum())
+
+    def old_group(labels, n, centre, radius, link):
+        stats = _region_stats(labels, n, np.asarray(centre, dtype=float))
+        allowed = list(range(n))
+        group = [i for i in allowed if stats[i]["nearest"] <= radius] or [min(allowed, key=lambda i: stats[i]["nearest"])]
+        outlying = [i for i in allowed if stats[i]["nearest"] > radius]
+        extended = [i for i in allowed if np.hypot(*stats[i]["reach"]) > 2 * radius]
+        neighbours = _neighbours(stats, allowed, link)
+        changed = True
+        while changed:
+            changed = False
+            for j in allowed:
+                if j not in group and (any(i in neighbours[j] for i in group) or (j in outlying and any(
+                        _opposite(stats[i]["reach"], stats[j]["reach"], 30.0, 3.0) for i in extended if i != j))):
+                    group.append(j)
+                    changed = True
+        return sorted(i + 1 for i in group)
+
+    grouped = 0
+    for image, _, _ in explained:
+        for sigma in (2.0, 3.0, 5.0):
+            median, spread = np.median(image), np.std(image)
+            mask = image > median + sigma * spread
+            geometry = Geometry(image.shape, 1.8, 5.4, min_peak=median + 2 * sigma * spread)
+            labels, n = geometry.significant(mask, image)
+            old_labels, old_n = old_significant(geometry, mask, image)
+            assert n == old_n and np.array_equal(labels, old_labels)
+            if n:
+                for radius, link in ((6.0, 6.0), (2.0, 1.0), (20.0, 12.0)):
+                    got = source_group(labels, n, geometry.centre, radius, link)
+                    assert got == old_group(labels, n, geometry.centre, radius, link)
+                    grouped += len(got) > 1
+    assert grouped > 0

@@ -117,9 +117,10 @@ def source_group(labels, n, centre_xy, centre_radius_px, link_px, opposite_deg=3
     # Regions reaching well beyond the centre can have a counterpart on the other side.
     extended = [i for i in allowed if np.hypot(*stats[i]["reach"]) > 2 * centre_radius_px]
 
-    def opposite(i, j):
-        return _opposite(stats[i]["reach"], stats[j]["reach"], opposite_deg, distance_ratio)
-
+    # Whether an outlying region faces an extended one across the centre does not change
+    # as the group grows: decided once per outlying region, not on every pass below.
+    paired_with = {j: any(_opposite(stats[i]["reach"], stats[j]["reach"], opposite_deg, distance_ratio)
+                          for i in extended if i != j) for j in outlying}
     neighbours = _neighbours(stats, allowed, link_px)
 
     changed = True
@@ -129,7 +130,7 @@ def source_group(labels, n, centre_xy, centre_radius_px, link_px, opposite_deg=3
             if j in group:
                 continue
             near = any(i in neighbours[j] for i in group)
-            paired = j in outlying and any(opposite(i, j) for i in extended if i != j)
+            paired = paired_with.get(j, False)
             if near or paired:
                 group.append(j)
                 changed = True

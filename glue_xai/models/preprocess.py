@@ -255,8 +255,12 @@ def _fingerprint(key, values):
 
 
 def _same_bits(known, values):
-    return (known.dtype == values.dtype and known.shape == values.shape
-            and np.array_equal(known.view(np.uint8), values.view(np.uint8)))
+    if known.dtype != values.dtype or known.shape != values.shape:
+        return False
+    step = max(1, values.size // 64)
+    if known[::step].tobytes() != values[::step].tobytes():  # most others differ here already
+        return False
+    return np.array_equal(known.view(np.uint8), values.view(np.uint8))
 
 
 def _recent_background(values, key):
