@@ -62,7 +62,10 @@ def gallery(images, truth, path, n_barred=4, n_unbarred=2):
 def scatter(bench, numbers, path):
     true = bench["true"]
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.0), sharex=True, sharey=True)
-    for axis, key, name, label in ((axes[0], "from_maps", "saliency_measure", "length from SmoothGrad maps"),
+    method = {"saliency": "saliency", "smoothgrad": "SmoothGrad",
+              "gradcam_block2": "Grad-CAM (2nd block)"}.get(numbers["chosen_on_tune"], numbers["chosen_on_tune"])
+    maps_label = f"length from the classifier's {method} maps"
+    for axis, key, name, label in ((axes[0], "from_maps", "from_maps", maps_label),
                                    (axes[1], "direct", "direct_cnn", "CNN trained on lengths")):
         axis.scatter(true, bench[key], s=6, alpha=0.6)
         top = max(true.max(), bench[key].max()) * 1.05
