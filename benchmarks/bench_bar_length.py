@@ -39,7 +39,7 @@ from glue_xai.models.train_galaxies import (bootstrap_interval, fit, galaxy_data
 #: barred-minus-mean margin) looks at the output of the second convolution block, found
 #: per model by :func:`block_output`. On the tune part (docs/galaxies.rst) the last
 #: block's 4x4 cells of 4.2" were too coarse for a bar (r 0.50) and the first block's map
-#: patchier (0.61); the second block's map sits on the bar (0.76).
+#: patchier (0.63); the second block's map sits on the bar (0.76).
 METHODS = {"saliency": {"method": "saliency"},
            "smoothgrad": {"method": "smoothgrad"},
            "gradcam_block2": {"method": "gradcam", "layer": "block 2", "output": "margin"}}
