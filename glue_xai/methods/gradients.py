@@ -24,10 +24,14 @@ def _scores(model, inputs, output):
         from glue_xai.models.classifier import not_differentiable
 
         raise not_differentiable(model)
+    return scores_of_outputs(model, model.module(inputs), output)
+
+
+def scores_of_outputs(model, outputs, output):
+    """:func:`_scores` from the network's outputs for the inputs (a tensor)."""
     if output == "probability":
-        return model.torch_proba(inputs)
-    logits = model.module(inputs)
-    return logits - logits.mean(dim=1, keepdim=True) if output == "margin" else logits
+        return model.proba_of_outputs(outputs)
+    return outputs - outputs.mean(dim=1, keepdim=True) if output == "margin" else outputs
 
 
 def _gradients(model, inputs, target, output="logit"):
@@ -229,7 +233,13 @@ def gradcam(model, x, target, seed=0, layer=None, output="logit", weighting="ele
     try:
         inp = model.tensor(x[None])
         scores = _scores(model, inp, output)
-        maps = captured["maps"]
+        maps = captured.get("maps")
+        if not isinstance(maps, torch.Tensor) or maps.dim() != 4 or not maps.requires_grad:
+            # A layer that did not run, gives no (N, C, h, w) maps, or sits before any weight
+            # (its output does not depend on them): torch's own message does not say which.
+            names = {m: n for n, m in net.named_modules()}
+            raise ValueError(f"Grad-CAM cannot use layer {names.get(layer, repr(layer))!r}: it needs a layer "
+                             "after the first weights whose output is (batch, channels, height, width) feature maps")
         (grad,) = torch.autograd.grad(scores[0, target], maps)
     finally:
         hook.remove()
