@@ -292,3 +292,30 @@ def test_region_peaks_and_pairs(explained):
                     assert got == old_group(labels, n, geometry.centre, radius, link)
                     grouped += len(got) > 1
     assert grouped > 0
+
+
+@pytest.mark.parametrize("output", ["logit", "probability", "margin"])
+def test_saliency_in_one_pass(explained, reference_model, output):
+    """Probabilities, features and saliency gradients from one forward pass per chunk equal
+    those of the separate passes (a probabilities pass, a features pass, a gradients pass),
+    for each source's own class and for a class asked for."""
+    import torch
+
+    from glue_xai.survey import batched
+    from glue_xai.survey.compute import one_torch_thread
+
+    assert batched._one_pass_features(reference_model)
+    x = np.stack([explanation.model_input for _, _, explanation in explained])[:37]  # a padded last pass
+    settings = batched._settings("saliency", {"output": output}, [0])
+    with one_torch_thread():
+        probabilities, features = batched._probabilities(reference_model, x), batched._features(reference_model, x)
+        maps = []
+        for target in (None, "FRII"):  # these sources are mostly FR I: "FRII" differs from their own
+            targets = (probabilities.argmax(axis=1) if target is None
+                       else np.full(len(x), reference_model.class_index(target)))
+            gradients = batched._gradients(reference_model, torch.from_numpy(x), targets, output)
+            got = batched._saliency_in_one_pass(reference_model, x, target, settings)
+            assert got[0].tobytes() == probabilities.tobytes() and got[1].tobytes() == features.tobytes()
+            assert got[2].tobytes() == gradients.tobytes()
+            maps.append(got[2])
+    assert not np.array_equal(*maps)  # the class asked for was used

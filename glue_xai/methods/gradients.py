@@ -24,10 +24,14 @@ def _scores(model, inputs, output):
         from glue_xai.models.classifier import not_differentiable
 
         raise not_differentiable(model)
+    return scores_of_outputs(model, model.module(inputs), output)
+
+
+def scores_of_outputs(model, outputs, output):
+    """:func:`_scores` from the network's outputs for the inputs (a tensor)."""
     if output == "probability":
-        return model.torch_proba(inputs)
-    logits = model.module(inputs)
-    return logits - logits.mean(dim=1, keepdim=True) if output == "margin" else logits
+        return model.proba_of_outputs(outputs)
+    return outputs - outputs.mean(dim=1, keepdim=True) if output == "margin" else outputs
 
 
 def _gradients(model, inputs, target, output="logit"):

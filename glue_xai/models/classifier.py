@@ -225,9 +225,13 @@ class Classifier:
         regression model's values."""
         if self._module is None:
             raise not_differentiable(self)
+        return self.proba_of_outputs(self._module(x))
+
+    def proba_of_outputs(self, out):
+        """:meth:`torch_proba` from the network's outputs ``out`` (a tensor), for a caller
+        that also needs the outputs themselves (the survey's one-pass saliency)."""
         import torch
 
-        out = self._module(x)
         return torch.softmax(out / self.card.temperature, dim=1) if self.card.output == "logits" else out
 
     def _check_output(self, probs):

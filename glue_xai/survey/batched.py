@@ -43,12 +43,18 @@ def explain_many(model, images, wcs_list, seeds, method, target, options, sizes_
     if not usable:
         return out
     x = np.stack([prepared[k][0] for k in usable])
-    probabilities, features = _probabilities_and_features(model, x)
+    use_seeds = [seeds[k] for k in usable]
+    computed = None
+    if method == "saliency" and _one_pass_features(model):
+        settings = _settings(method, options, use_seeds)
+        probabilities, features, maps = _saliency_in_one_pass(model, x, target, settings)
+        computed = _saliency_output(maps, settings)
+    else:
+        probabilities, features = _probabilities_and_features(model, x)
     targets = (probabilities.argmax(axis=1) if target is None
                else np.full(len(usable), model.class_index(target)))
-    use_seeds = [seeds[k] for k in usable]
     shown = _explanations(model, method, options, x, targets, use_seeds, probabilities,
-                          [prepared[k] for k in usable], target, features)
+                          [prepared[k] for k in usable], target, features, computed)
     measured = (shown if not needs_other else
                 _explanations(model, sizes_from, measured_options, x, targets, use_seeds, probabilities,
                               [prepared[k] for k in usable], target, features))
@@ -90,17 +96,25 @@ def _prepare(model, images, wcs_list):
     return prepared
 
 
-def _explanations(model, method, options, x, targets, seeds, probabilities, prepared, target, features=None):
-    """Explanation objects of ``method`` for the model inputs ``x`` (n, C, h, w); ``features``
-    (n, d) or None, the network's penultimate features, kept for the assessment."""
+def _settings(method, options, seeds):
+    """The method's settings: its defaults updated by ``options``, checked."""
     from glue_xai.methods.api import method_options
     from glue_xai.methods.arguments import check_settings
-    from glue_xai.methods.explanation import Explanation
 
     allowed = method_options(method)
     check_settings(method, options, allowed, seeds[0] if seeds else 0)
-    settings = {**allowed, **options}
-    maps, params, evals = METHOD_MAPS[method](model, x, targets, seeds, settings)
+    return {**allowed, **options}
+
+
+def _explanations(model, method, options, x, targets, seeds, probabilities, prepared, target, features=None,
+                  computed=None):
+    """Explanation objects of ``method`` for the model inputs ``x`` (n, C, h, w); ``features``
+    (n, d) or None, the network's penultimate features, kept for the assessment;
+    ``computed``: the method's ``(maps, params, evals)`` when already computed."""
+    from glue_xai.methods.explanation import Explanation
+
+    settings = _settings(method, options, seeds)
+    maps, params, evals = computed or METHOD_MAPS[method](model, x, targets, seeds, settings)
     out = []
     for k, (model_map, (x_k, placement, scale, wcs)) in enumerate(zip(maps, prepared)):
         model_map = np.asarray(model_map, dtype=np.float64)
@@ -209,9 +223,60 @@ def _channel_map(grad, signed):
 def _saliency(model, x, targets, seeds, settings):
     import torch
 
-    grads = _gradients(model, torch.from_numpy(x), targets, settings["output"])
+    return _saliency_output(_gradients(model, torch.from_numpy(x), targets, settings["output"]), settings)
+
+
+def _saliency_output(grads, settings):
     params = {"signed": bool(settings["signed"]), "output": settings["output"]}
-    return [_channel_map(g, settings["signed"]) for g in grads], [params] * len(x), 1
+    return [_channel_map(g, settings["signed"]) for g in grads], [params] * len(grads), 1
+
+
+def _one_pass_features(model):
+    """Whether :func:`_saliency_in_one_pass` gives everything a batch needs for this model."""
+    return model.module is not None and (getattr(model, "ood_reference", None) is None
+                                         or _head_reads_features(model.module))
+
+
+def _saliency_in_one_pass(model, x, target, settings):
+    """``(probabilities, features, gradients)`` of the model inputs ``x`` as
+    :func:`_probabilities_and_features` and :func:`_saliency`'s :func:`_gradients` give
+    them, from one forward pass per chunk instead of two: the forward pass that the
+    gradients go back through also gives the probabilities (the same operations on the same
+    chunk; autograd keeps the values, it does not change them, which the tests check), and
+    each row's class is picked from them before going back. ``target``: the class name,
+    or None for each source's most probable class."""
+    import torch
+
+    from glue_xai.methods.gradients import scores_of_outputs
+
+    caught = []
+    hook = None
+    if getattr(model, "ood_reference", None) is not None:
+        hook = model.module.head.register_forward_hook(lambda layer, inputs, out: caught.append(inputs[0].detach()))
+    parts, grads, features = [], [], []
+    try:
+        for chunk, n in _padded_passes(torch.from_numpy(x)):
+            chunk = model.tensor(chunk).detach().clone().requires_grad_(True)
+            outputs = model.module(chunk)
+            probabilities = model.proba_of_outputs(outputs).detach().cpu().numpy()[:n]
+            parts.append(probabilities)
+            rows = (probabilities.astype(np.float64).argmax(axis=1) if target is None
+                    else np.full(n, model.class_index(target)))
+            rows = np.concatenate([rows, np.repeat(rows[-1:], PASS_ROWS - n)]).astype(np.int64)
+            scores = scores_of_outputs(model, outputs, settings["output"])
+            # Padding rows add their own terms to the sum, never to a real row's gradient.
+            picked = scores.gather(1, torch.from_numpy(rows)[:, None].to(scores.device)).sum()
+            (grad,) = torch.autograd.grad(picked, chunk)
+            grads.append(grad[:n].cpu())
+            if caught:
+                features.append(caught.pop()[:n].cpu().numpy().astype(np.float64))
+    finally:
+        if hook is not None:
+            hook.remove()
+    probabilities = np.concatenate(parts).astype(np.float64)
+    if not np.isfinite(probabilities).all():
+        raise ValueError(f"model {model.name!r} returned non-finite probabilities")
+    return probabilities, (np.concatenate(features) if hook is not None else None), torch.cat(grads).numpy()
 
 
 def _integrated_gradients(model, x, targets, seeds, settings):
