@@ -3,7 +3,8 @@
 The comparison the E-LIME paper makes, on the shipped MiraBest model and real FIRST
 cutouts. Run by hand (not in CI): ``python benchmarks/bench_elime_vs_lime.py [--images 20]``.
 
-Protocol, per cutout (model input x, one SLIC segmentation shared by all three):
+Protocol, per cutout (model input x, one segmentation of 64 superpixels shared by all
+three: SLIC by default, ``--segmentation radio`` for LIME's and elime's default):
 
 1. The reference: ``lime.lime_image.LimeImageExplainer`` with its defaults (1000
    samples, batch size 10, kernel width 0.25, ridge surrogate), given our segmentation,
@@ -109,6 +110,9 @@ def main():
     parser.add_argument("--tolerance", type=float, default=0.005)
     parser.add_argument("--slack", type=float, default=0.02)
     parser.add_argument("--hide-color", choices=("zero", "mean"), default="zero")
+    parser.add_argument("--segmentation", default="slic",
+                        help="the one segmentation (64 superpixels) all three methods share; 'radio' is what "
+                             "LIME and elime use by default, 'slic' the published protocol")
     parser.add_argument("--part", choices=("report", "tune", "all"), default="report",
                         help="which part of the dev split's FITS cutouts (default: report, never tuned on)")
     args = parser.parse_args()
@@ -124,7 +128,7 @@ def main():
     wall = time.perf_counter()
     for name, x in load_inputs(model, args.images, part=args.part):
         target = int(np.argmax(model.proba_of_inputs(x[None])[0]))
-        segments = segment(x, "slic", n_segments=64)
+        segments = segment(x, args.segmentation, n_segments=64)
 
         def deletion(relevance):
             return deletion_curve(model, x, relevance, target=target)["area"]
