@@ -2,7 +2,7 @@
 
 Writes to ``docs/images/``:
 
-* ``viewer_800x600.png``: the XAI Image Viewer at 800 x 600 on a FIRST FR II cutout, as a
+* ``viewer_800x600.png``: the XAI Image Viewer at 800 x 600 on a FIRST FR I cutout, as a
   new viewer shows it (radio display, SmoothGrad over a circle on the source);
 * ``glue_window_small.png``: the whole glue window asked for 800 x 600 (glue's own panels
   make it at least 800 pixels tall) with the XAI viewer's Explanation options;
@@ -23,7 +23,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 HERE = Path(__file__).resolve().parent
 SESSIONS = HERE.parent / "tests" / "data"
-FRII_DEMO_FILE = "100_166.713+014.203_0.0451_0199.52.fits"
+DEMO_FILE = "100_166.713+014.203_0.0451_0199.52.fits"
 
 
 def settle(viewers, timeout=120):
@@ -50,7 +50,7 @@ def new_viewer_shots(out):
     from glue_xai.qt.image_viewer import XAIImageViewer
 
     app = GlueApplication()
-    data = load_data(str(demo_folder() / FRII_DEMO_FILE))
+    data = load_data(str(demo_folder() / DEMO_FILE))
     app.data_collection.append(data)
     viewer = app.new_data_viewer(XAIImageViewer, data=data)
     viewer.state.method = "smoothgrad"
