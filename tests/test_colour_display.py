@@ -231,3 +231,19 @@ def test_a_one_band_model_has_no_colour_display(app, reference_model, mirabest_r
     assert "takes one band" in viewer.message
     assert viewer.state.color_mode == ONE_BAND_MODE
     assert not viewer.options.combo_show_bands.isVisibleTo(viewer.options)
+
+
+def test_choosing_a_one_band_model_leaves_the_colour_display(app, qtbot, galaxy):
+    """galaxy-bars in colour, then a one-band model chosen: one band in grey, the heat map back."""
+    data = Data(label="galaxy", g=galaxy[0], r=galaxy[1], z=galaxy[2])
+    viewer = open_viewer(app, data, model="galaxy-bars", method="saliency", seed=0)
+    draw(app, data, RectangularROI(-0.5, 63.5, -0.5, 63.5))
+    assert viewer.show_bands_in_colour()
+    artist = wait_for_map(qtbot, viewer)
+    assert artist.state.show_contours and not artist.state.show_heatmap
+    viewer.state.model = "mirabest-fr"
+    assert viewer.state.color_mode == ONE_BAND_MODE
+    assert artist.state.show_heatmap and not artist.state.show_contours
+    assert not viewer.options.combo_show_bands.isVisibleTo(viewer.options)
+    viewer.state.model = "galaxy-bars"  # back: the user chooses colour again if wanted
+    assert viewer.state.color_mode == ONE_BAND_MODE and viewer.show_bands_in_colour()

@@ -116,7 +116,28 @@ class BandDisplayActions:
         combo.activated.connect(self._on_show_bands_chosen)
         for name in ("model", "bands", "color_mode", "layers", "reference_data"):
             self.state.add_callback(name, self._update_show_bands)
+        self.state.add_callback("model", self._leave_colour_for_one_band_model, echo_old=True)
         self._update_show_bands()
+
+    def _leave_colour_for_one_band_model(self, old, new):
+        """From a multi-band model shown in colour to a one-band model: back to one image in
+        grey with the heat map, since the new model explains one band and the composite
+        (with contours chosen for it) would hide which one. A colour display the user set
+        up with a one-band model before is left alone."""
+        if self.state.color_mode != COLOUR_MODE or self.model_bands() or not self._takes_bands(old):
+            return
+        self.state.color_mode = ONE_BAND_MODE
+        for artist in self.explanation_layers():
+            self.style_overlay_for_display(artist.state)
+
+    @staticmethod
+    def _takes_bands(model_name):
+        from glue_xai.viewer.bands import model_card
+
+        try:
+            return bool(model_name) and model_card(model_name).n_channels > 1
+        except (OSError, ValueError):
+            return False
 
     def _on_show_bands_chosen(self, index):
         choice = self.options.combo_show_bands.itemData(index)
