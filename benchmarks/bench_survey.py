@@ -1,7 +1,7 @@
 """Survey-scale runs of ``glue-xai explain`` (glue_xai.survey.run_survey) against the model's own speed.
 
 Run by hand (not in CI):  python benchmarks/bench_survey.py [--sources 256] [--rss 1000 20000] [--dask 2]
-[--only-throughput] [--only-rss]
+[--only-throughput] [--only-rss] [--only-per-source]
 
 On a synthetic survey made of the shared MiraBest catalogue's real FIRST cutouts, reused
 (row k is the real source k mod 260, with its own row and so its own seed), with the
@@ -14,6 +14,8 @@ shipped mirabest-fr model, one torch thread per process as every run uses. Print
 * the Dask speed-up with 2 local workers over this process;
 * the time a resumed run takes after a kill, and whether its table equals an
   uninterrupted run's.
+* (``--only-per-source``) SmoothGrad and LIME, which run one source at a time, against
+  their floors (25 forward + backward passes, 1000 forward passes per source).
 
 The machine is shared, so numbers move with its load: read the ratios, not the digits.
 """
@@ -142,6 +144,28 @@ def resume_after_kill(n, folder):
     return kept * 10, resumed, whole, equal
 
 
+def per_source_methods(folder, n_smoothgrad=48, n_lime=16):
+    """SmoothGrad and LIME, which a survey runs one source at a time, against their floors:
+    SmoothGrad's is the probabilities, saliency and 25 forward + backward passes per source;
+    LIME's is 1000 forward passes (its samples) per source."""
+    import glue_xai as gx
+
+    timed_run(synthetic_survey(2, folder), Path(folder) / "warm_per_source.fits", sizes_from=None, method="lime")
+    _, seconds = timed_run(synthetic_survey(n_smoothgrad, folder), Path(folder) / "smoothgrad.fits", sizes_from=None,
+                           method="smoothgrad")
+    floor = model_floor(n_steps=25)
+    floor = floor[0] if isinstance(floor, tuple) else floor
+    print(f"SmoothGrad         {n_smoothgrad / seconds:7.2f} sources/s  floor {floor:7.2f}  "
+          f"ratio {n_smoothgrad / seconds / floor:.3f}")
+    _, seconds = timed_run(synthetic_survey(n_lime, folder), Path(folder) / "lime.fits", sizes_from=None, method="lime")
+    model = gx.load_model("mirabest-fr")
+    samples = np.random.default_rng(0).random((1000,) + tuple(model.card.input_shape)).astype(np.float32)
+    started = time.perf_counter()
+    model.proba_of_inputs(samples)
+    floor = 1.0 / (time.perf_counter() - started)
+    print(f"LIME               {n_lime / seconds:7.2f} sources/s  floor {floor:7.2f}  ratio {n_lime / seconds / floor:.3f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sources", type=int, default=256, help="sources of the throughput runs")
@@ -152,6 +176,8 @@ def main():
     parser.add_argument("--only-rss", action="store_true", help="only the two peak-RSS runs")
     parser.add_argument("--only-throughput", action="store_true",
                         help="only the saliency-only and default-columns throughput against their floors")
+    parser.add_argument("--only-per-source", action="store_true",
+                        help="only SmoothGrad and LIME (run one source at a time) against their floors")
     args = parser.parse_args()
     import torch
 
@@ -160,6 +186,11 @@ def main():
     if args.only_rss:
         with tempfile.TemporaryDirectory() as folder:
             print_rss(args.rss, folder)
+        return
+    if args.only_per_source:
+        with tempfile.TemporaryDirectory() as folder:
+            per_source_methods(folder)
+        print(f"load average {os.getloadavg()[0]:.1f} at the end")
         return
     with tempfile.TemporaryDirectory() as folder:
         catalogue = synthetic_survey(args.sources, folder)
