@@ -194,3 +194,17 @@ def test_the_perturbation_methods_run_over_a_catalogue_like_the_others(stack, me
         alone = gx.explain(model, np.asarray(stack[CUTOUTS][k], dtype=float), method,
                            seed=source_seed(5, rows[k]), wcs=cutout_wcs(stack, k), fit="pad", **options)
         np.testing.assert_allclose(result.maps[j], alone.map, rtol=1e-5, atol=1e-9 * np.abs(alone.map).max())
+
+
+def test_integrated_gradients_paths_in_groups_give_the_same_bits(stack, monkeypatch):
+    """A partition's integration paths go through the network a few sources at a time (so a
+    run's memory does not grow with the partition); the group size changes no bit."""
+    import glue_xai.survey.batched as batched
+
+    inputs = (stack[CUTOUTS], stack.meta[WCS_META], cutout_rows(stack))
+    run = dict(method="integrated_gradients", seed=5, options={"n_steps": 8}, sizes_from=None, chunk_size=12)
+    whole = run_batch(*inputs, **run)
+    monkeypatch.setattr(batched, "PATH_SOURCES_AT_ONCE", 5)  # 12 sources: groups of 5, 5 and 2
+    grouped = run_batch(*inputs, **run)
+    assert len(whole.maps) >= 12
+    np.testing.assert_array_equal(whole.maps, grouped.maps)

@@ -279,6 +279,10 @@ def _saliency_in_one_pass(model, x, target, settings):
     return probabilities, (np.concatenate(features) if hook is not None else None), torch.cat(grads).numpy()
 
 
+#: Sources whose integration paths go through the network together (see below).
+PATH_SOURCES_AT_ONCE = 16
+
+
 def _integrated_gradients(model, x, targets, seeds, settings):
     import torch
 
@@ -290,16 +294,22 @@ def _integrated_gradients(model, x, targets, seeds, settings):
     nodes, weights = np.polynomial.legendre.leggauss(n_steps)
     alphas, weights = (nodes + 1) / 2, weights / 2
     steps = torch.from_numpy(alphas.astype(np.float32))[:, None, None, None]
-    refs, paths = [], []
-    for x_k, seed in zip(x, seeds):
-        ref = make_baseline(x_k, settings["baseline"], seed).astype(np.float32)
-        refs.append(ref)
-        paths.append(torch.from_numpy(ref)[None] + steps * torch.from_numpy(x_k - ref))
-    grads = _gradients(model, torch.cat(paths), np.repeat(targets, n_steps), settings["output"])
     maps = []
-    for k, (x_k, ref) in enumerate(zip(x, refs)):
-        attribution = (weights[:, None, None, None] * grads[k * n_steps:(k + 1) * n_steps]).sum(axis=0) * (x_k - ref)
-        maps.append(attribution.sum(axis=0))
+    # A few sources' paths at a time: a whole partition's (200 sources x 32 steps of a
+    # 150 x 150 input, and as many gradients) took a run to 3.2 GB. Every pass still holds
+    # PASS_ROWS rows, so no source's bits change (see the module's docstring).
+    for start in range(0, len(x), PATH_SOURCES_AT_ONCE):
+        group = range(start, min(start + PATH_SOURCES_AT_ONCE, len(x)))
+        refs, paths = [], []
+        for k in group:
+            ref = make_baseline(x[k], settings["baseline"], seeds[k]).astype(np.float32)
+            refs.append(ref)
+            paths.append(torch.from_numpy(ref)[None] + steps * torch.from_numpy(x[k] - ref))
+        grads = _gradients(model, torch.cat(paths), np.repeat(targets[start:group.stop], n_steps),
+                           settings["output"])
+        for j, (k, ref) in enumerate(zip(group, refs)):
+            attribution = (weights[:, None, None, None] * grads[j * n_steps:(j + 1) * n_steps]).sum(axis=0) * (x[k] - ref)
+            maps.append(attribution.sum(axis=0))
     params = {"n_steps": n_steps, "baseline": settings["baseline"], "output": settings["output"]}
     return maps, [params] * len(x), n_steps + 1
 
