@@ -1,7 +1,7 @@
 """Survey-scale runs of ``glue-xai explain`` (glue_xai.survey.run_survey) against the model's own speed.
 
 Run by hand (not in CI):  python benchmarks/bench_survey.py [--sources 256] [--rss 1000 20000] [--dask 2]
-[--only-throughput] [--only-rss] [--only-per-source]
+[--only-throughput] [--only-rss] [--only-rss-default N] [--only-per-source]
 
 On a synthetic survey made of the shared MiraBest catalogue's real FIRST cutouts, reused
 (row k is the real source k mod 260, with its own row and so its own seed), with the
@@ -14,6 +14,7 @@ shipped mirabest-fr model, one torch thread per process as every run uses. Print
 * the Dask speed-up with 2 local workers over this process;
 * the time a resumed run takes after a kill, and whether its table equals an
   uninterrupted run's.
+* (``--only-rss-default N``) peak RSS of a default-columns run of N sources;
 * (``--only-per-source``) SmoothGrad and LIME, which run one source at a time, against
   their floors (25 forward + backward passes, 1000 forward passes per source).
 
@@ -103,6 +104,20 @@ def peak_rss_mb(n, folder):
     return int(done.stdout.split()[-1]) / 1024.0, time.perf_counter() - started
 
 
+def peak_rss_default_mb(n, folder, partition_size=200):
+    """Peak RSS (MB) of a default-columns run (saliency + integrated-gradients sizes) of
+    ``n`` sources in partitions of ``partition_size`` (the default), in a fresh process:
+    the integrated-gradients paths are the largest arrays a run makes."""
+    catalogue = synthetic_survey(n, folder)
+    out = Path(folder) / f"rss_default_{n}.fits"
+    code = (f"import resource; from glue_xai.survey import run_survey; "
+            f"run_survey({str(catalogue)!r}, {str(out)!r}, cutouts={str(mirabest_root() / 'fits')!r}, "
+            f"overwrite=True, partition_size={int(partition_size)}); "
+            f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENVIRONMENT)
+    return int(done.stdout.split()[-1]) / 1024.0
+
+
 def print_rss(sizes, folder):
     small, big = sizes
     rss_small, t_small = peak_rss_mb(small, folder)
@@ -176,6 +191,8 @@ def main():
     parser.add_argument("--only-rss", action="store_true", help="only the two peak-RSS runs")
     parser.add_argument("--only-throughput", action="store_true",
                         help="only the saliency-only and default-columns throughput against their floors")
+    parser.add_argument("--only-rss-default", type=int, default=None, metavar="N",
+                        help="only the peak RSS of a default-columns run of N sources (one partition of 200 when N <= 200)")
     parser.add_argument("--only-per-source", action="store_true",
                         help="only SmoothGrad and LIME (run one source at a time) against their floors")
     args = parser.parse_args()
@@ -186,6 +203,11 @@ def main():
     if args.only_rss:
         with tempfile.TemporaryDirectory() as folder:
             print_rss(args.rss, folder)
+        return
+    if args.only_rss_default:
+        with tempfile.TemporaryDirectory() as folder:
+            rss = peak_rss_default_mb(args.only_rss_default, folder)
+        print(f"peak RSS, default columns, {args.only_rss_default} sources: {rss:.0f} MB")
         return
     if args.only_per_source:
         with tempfile.TemporaryDirectory() as folder:
