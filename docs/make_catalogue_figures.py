@@ -12,7 +12,6 @@ on a 600 x 600 pixel field) with the catalogue's positions as markers.
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,19 +20,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from qt_waits import wait  # noqa: E402
 from make_viewer_screenshots import radio_display  # noqa: E402  (one display stretch for every screenshot)
-
-
-def wait(condition, timeout=600):
-    from qtpy import QtWidgets
-
-    start = time.perf_counter()
-    while not condition():
-        QtWidgets.QApplication.processEvents()
-        if time.perf_counter() - start > timeout:
-            raise RuntimeError("timed out")
-        time.sleep(0.01)
-    QtWidgets.QApplication.processEvents()
 
 
 def save(widget, path, size=None):

@@ -12,39 +12,15 @@ The galaxy is the one ``glue-xai demo --galaxies`` opens on (a seed never traine
 Run from the checkout: ``python docs/make_colour_screenshot.py``
 """
 import os
+import sys
 import tempfile
-import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 HERE = Path(__file__).resolve().parent
-# Resizing a glue image viewer keeps its old picture for 0.5 s (mpl-scatter-density's
-# resize debounce): wait longer than that before grabbing.
-SETTLE_S = 1.0
-
-
-def wait(condition, timeout=600):
-    from qtpy import QtWidgets
-
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        QtWidgets.QApplication.processEvents()
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError("the viewer did not finish in time")
-
-
-def settle():
-    from qtpy import QtWidgets
-
-    end = time.perf_counter() + SETTLE_S
-    while time.perf_counter() < end:
-        QtWidgets.QApplication.processEvents()
-        time.sleep(0.05)
-
-
+sys.path.insert(0, str(HERE))
+from qt_waits import settle, wait  # noqa: E402  (waiting for the headless window)
 def write_band_files(folder):
     """g.fits, r.fits, z.fits of the demo's first barred galaxy, on one TAN WCS at the
     DECaLS pixel scale, as three separate survey cutouts would come."""

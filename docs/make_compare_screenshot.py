@@ -5,25 +5,16 @@ Compare methods (every method, randomisation check included) with a circle drawn
 source. Run from the checkout: ``python docs/make_compare_screenshot.py``
 """
 import os
+import sys
 import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from qt_waits import wait  # noqa: E402  (waiting for the headless window)
 DEMO_FILE = "100_166.713+014.203_0.0451_0199.52.fits"
-
-
-def wait(condition, timeout=1800):
-    from qtpy import QtWidgets
-
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        QtWidgets.QApplication.processEvents()
-        if condition():
-            return
-        time.sleep(0.05)
-    raise TimeoutError("the viewer did not finish in time")
 
 
 def main():
@@ -42,10 +33,11 @@ def main():
     app.data_collection.new_subset_group("source", RoiSubsetState(
         data.pixel_component_ids[1], data.pixel_component_ids[0], CircularROI(74.5, 74.5, 35.0)))
     app.show()
-    wait(lambda: not viewer.busy and not viewer._pending and viewer.explanation_layers()[0].explanation is not None)
+    wait(lambda: not viewer.busy and not viewer._pending and viewer.explanation_layers()[0].explanation is not None,
+         timeout=1800)
     viewer.options.quality.button_compare.click()
     window = viewer.comparison_window
-    wait(lambda: window.comparison is not None)
+    wait(lambda: window.comparison is not None, timeout=1800)
     window.resize(1150, 650)
     for _ in range(20):
         from qtpy import QtWidgets

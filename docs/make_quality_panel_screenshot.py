@@ -8,26 +8,15 @@ the picture is glue's *Plot Options* column with the measured curves. Prints the
 shown, so the page's text can be checked against them.
 """
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
+from qt_waits import wait  # noqa: E402
 from make_viewer_screenshots import BOX, VIEW, each_source, radio_display  # noqa: E402
 
 SOURCE = "FRII"
 METHOD = "integrated_gradients"
-
-
-def wait(condition, what, limit_s=600):
-    from qtpy import QtWidgets
-
-    start = time.perf_counter()
-    while not condition():
-        QtWidgets.QApplication.processEvents()
-        if time.perf_counter() - start > limit_s:
-            raise RuntimeError(f"{what}: timed out")
-        time.sleep(0.01)
 
 
 def main():
@@ -51,10 +40,10 @@ def main():
         viewer.state.x_min, viewer.state.x_max = VIEW
         viewer.state.y_min, viewer.state.y_max = VIEW
         artist = viewer.explanation_layers()[0]
-        wait(lambda: artist.explanation is not None and not viewer.busy, "explanation")
+        wait(lambda: artist.explanation is not None and not viewer.busy, what="the explanation")
         panel = viewer.options.quality
         panel.button_measure.click()
-        wait(lambda: not viewer.busy and not panel.canvas.isHidden(), "quality")
+        wait(lambda: not viewer.busy and not panel.canvas.isHidden(), what="the quality check")
         QtWidgets.QApplication.processEvents()
         panel.canvas.draw()
         # glue's Plot Options column (its title and the viewer's options), as a person sees it.
