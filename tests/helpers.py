@@ -46,3 +46,15 @@ def scene_with_decoys(size=64, patch=(slice(10, 22), slice(40, 52)), seed=0):
     for dy, dx in [(45, 15), (50, 50), (20, 8)]:
         image += 3.0 * np.exp(-((yy - dy) ** 2 + (xx - dx) ** 2) / (2 * 3.0 ** 2))
     return image
+
+
+def load_benchmark(name):
+    """A script of benchmarks/ (not a package) imported as a module, for tests of its helpers."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -3,8 +3,6 @@
 The numbers of docs/galaxies.rst come from the benchmark's run on the report part; these
 tests check that its rules measure what they say on maps whose answer is known.
 """
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,15 +10,12 @@ import pytest
 import glue_xai as gx
 from glue_xai.data.galaxies import PIXEL_SCALE_ARCSEC, render, sample_truth
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_bar_length.py"
+from helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_bar_length", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("bench_bar_length")
 
 
 def _line(half_length, angle, size=64):

@@ -4,8 +4,6 @@ The intervals weight each source by how often a bootstrap draw picked it; a weig
 statistic must equal the plain statistic of the explicit resample, on the real FIRST
 catalogue's sizes.
 """
-import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,15 +13,12 @@ from sklearn.metrics import roc_auc_score
 
 from glue_xai.data.splits import dev_split
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "measure_las.py"
+from helpers import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def measure_las():
-    spec = importlib.util.spec_from_file_location("measure_las", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("measure_las")
 
 
 @pytest.fixture(scope="module")
