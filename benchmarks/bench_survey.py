@@ -91,31 +91,20 @@ def timed_run(catalogue, out, **kwargs):
     return result, time.perf_counter() - started
 
 
-def peak_rss_mb(n, folder):
-    """Peak RSS (MB) of a whole saliency-only run of ``n`` sources in a fresh process."""
+def peak_rss_mb(n, folder, default_columns=False):
+    """Peak RSS (MB) and seconds of a whole run of ``n`` sources in a fresh process, in
+    partitions of 200 (the default): saliency only, or with ``default_columns`` the default
+    columns (saliency + integrated-gradients sizes, whose paths are a run's largest arrays)."""
     catalogue = synthetic_survey(n, folder)
-    out = Path(folder) / f"rss_{n}.fits"
+    out = Path(folder) / f"rss_{'default' if default_columns else 'saliency'}_{n}.fits"
+    sizes = "" if default_columns else "sizes_from=None, "
     code = (f"import resource; from glue_xai.survey import run_survey; "
             f"run_survey({str(catalogue)!r}, {str(out)!r}, cutouts={str(mirabest_root() / 'fits')!r}, "
-            f"sizes_from=None, overwrite=True, partition_size=200); "
+            f"{sizes}overwrite=True, partition_size=200); "
             f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
     started = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENVIRONMENT)
     return int(done.stdout.split()[-1]) / 1024.0, time.perf_counter() - started
-
-
-def peak_rss_default_mb(n, folder, partition_size=200):
-    """Peak RSS (MB) of a default-columns run (saliency + integrated-gradients sizes) of
-    ``n`` sources in partitions of ``partition_size`` (the default), in a fresh process:
-    the integrated-gradients paths are the largest arrays a run makes."""
-    catalogue = synthetic_survey(n, folder)
-    out = Path(folder) / f"rss_default_{n}.fits"
-    code = (f"import resource; from glue_xai.survey import run_survey; "
-            f"run_survey({str(catalogue)!r}, {str(out)!r}, cutouts={str(mirabest_root() / 'fits')!r}, "
-            f"overwrite=True, partition_size={int(partition_size)}); "
-            f"print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=ENVIRONMENT)
-    return int(done.stdout.split()[-1]) / 1024.0
 
 
 def print_rss(sizes, folder):
@@ -168,8 +157,7 @@ def per_source_methods(folder, n_smoothgrad=48, n_lime=16):
     timed_run(synthetic_survey(2, folder), Path(folder) / "warm_per_source.fits", sizes_from=None, method="lime")
     _, seconds = timed_run(synthetic_survey(n_smoothgrad, folder), Path(folder) / "smoothgrad.fits", sizes_from=None,
                            method="smoothgrad")
-    floor = model_floor(n_steps=25)
-    floor = floor[0] if isinstance(floor, tuple) else floor
+    floor, _ = model_floor(n_steps=25)  # wall clock (the CPU-time floor is not needed here)
     print(f"SmoothGrad         {n_smoothgrad / seconds:7.2f} sources/s  floor {floor:7.2f}  "
           f"ratio {n_smoothgrad / seconds / floor:.3f}")
     _, seconds = timed_run(synthetic_survey(n_lime, folder), Path(folder) / "lime.fits", sizes_from=None, method="lime")
@@ -206,7 +194,7 @@ def main():
         return
     if args.only_rss_default:
         with tempfile.TemporaryDirectory() as folder:
-            rss = peak_rss_default_mb(args.only_rss_default, folder)
+            rss, _ = peak_rss_mb(args.only_rss_default, folder, default_columns=True)
         print(f"peak RSS, default columns, {args.only_rss_default} sources: {rss:.0f} MB")
         return
     if args.only_per_source:
