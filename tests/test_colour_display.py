@@ -4,6 +4,8 @@ Three glue datasets g, r, z on one WCS (three FITS files dragged into the viewer
 3-band model; the viewer shows them in glue's *One color per layer* mode, the overlay is
 drawn where the map's relevance is, and a saved session brings all of it back.
 """
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 from astropy.wcs import WCS
@@ -56,6 +58,20 @@ def wait_for_map(qtbot, viewer):
     qtbot.waitUntil(lambda: artist.explanation is not None and not viewer.busy and not viewer._pending,
                     timeout=WAIT_MS)
     return artist
+
+
+@contextmanager
+def restored_viewer(app, path):
+    """``app``'s session saved to ``path`` and restored: its one viewer, closed afterwards."""
+    app.save_session(str(path))
+    restored = GlueApplication.restore_session(str(path), show=False)
+    try:
+        (again,) = restored.viewers[0]
+        yield again
+    finally:
+        for opened in list(restored.viewers[0]):
+            opened.close(warn=False)
+        restored.close()
 
 
 def render(viewer, qtbot):
@@ -151,11 +167,7 @@ def test_three_datasets_in_colour_with_the_overlay_where_the_relevance_is(app, q
     artist.state.show_heatmap, artist.state.show_contours, artist.state.show_legend = False, True, True
 
     # The session keeps the colour display and the explanation layer; the map comes back.
-    path = tmp_path / "colour.glu"
-    app.save_session(str(path))
-    restored = GlueApplication.restore_session(str(path), show=False)
-    try:
-        (again,) = restored.viewers[0]
+    with restored_viewer(app, tmp_path / "colour.glu") as again:
         assert again.state.color_mode == COLOUR_MODE and again.shown_band() == "colour"
         def look(layer):
             return layer.color, layer.visible, layer.v_min, layer.v_max, layer.stretch, dict(layer.stretch_parameters)
@@ -173,10 +185,6 @@ def test_three_datasets_in_colour_with_the_overlay_where_the_relevance_is(app, q
         assert [layer.layer.label for layer in again._image_layers() if layer.visible] == ["r"]
         assert back.state.show_heatmap and not back.state.show_contours
         np.testing.assert_allclose(back.overlay_array(), relevance, equal_nan=True)
-    finally:
-        for opened in list(restored.viewers[0]):
-            opened.close(warn=False)
-        restored.close()
 
 
 def test_one_dataset_of_band_components_in_colour_and_back(app, qtbot, galaxy, tmp_path):
@@ -206,20 +214,12 @@ def test_one_dataset_of_band_components_in_colour_and_back(app, qtbot, galaxy, t
     assert len(viewer._image_layers()) == 3  # the spare layers are reused, not multiplied
     np.testing.assert_allclose(artist.overlay_array(), relevance, equal_nan=True)
 
-    path = tmp_path / "components.glu"
-    app.save_session(str(path))
-    restored = GlueApplication.restore_session(str(path), show=False)
-    try:
-        (again,) = restored.viewers[0]
+    with restored_viewer(app, tmp_path / "components.glu") as again:
         assert again.state.color_mode == COLOUR_MODE and again.shown_band() == "colour"
         assert [(layer.attribute.label, layer.color, layer.visible) for layer in again._image_layers()] == [
             (layer.attribute.label, layer.color, layer.visible) for layer in viewer._image_layers()]
         back = wait_for_map(qtbot, again)
         np.testing.assert_allclose(back.overlay_array(), relevance, equal_nan=True)
-    finally:
-        for opened in list(restored.viewers[0]):
-            opened.close(warn=False)
-        restored.close()
 
 
 def test_a_one_band_model_has_no_colour_display(app, reference_model, mirabest_root):
