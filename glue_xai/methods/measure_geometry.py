@@ -13,6 +13,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import ConvexHull, QhullError
 
+from glue_xai.models.preprocess import celestial_part
+
 
 def farthest_pair(mask):
     """The two pixel centres of ``mask`` farthest apart: ``((x0, y0), (x1, y1)), distance_px``.
@@ -63,21 +65,13 @@ def axis_line(mask, start, end, axis=None):
     return tuple(middle - half), tuple(middle + half)
 
 
-def _celestial(wcs):
-    """The celestial part of ``wcs``: itself when it is already a 2-D celestial WCS (as a
-    cutout's is), which spares the copy ``wcs.celestial`` makes on every call."""
-    if wcs.naxis == 2 and wcs.wcs.lng == 0 and wcs.wcs.lat == 1:
-        return wcs
-    return wcs.celestial
-
-
 def _world_radians(wcs, xy, world=None):
     """(longitude, latitude) in radians, in the WCS's own frame, of pixel ``(x, y)``;
     looked up in ``world`` (from :func:`world_radians_of`) when it holds the pixel."""
     known = None if world is None else world.get(_pixel_key(xy))
     if known is not None:
         return known
-    lon, lat = _celestial(wcs).pixel_to_world_values(*xy)
+    lon, lat = celestial_part(wcs).pixel_to_world_values(*xy)
     return np.radians(float(lon)), np.radians(float(lat))
 
 
@@ -95,7 +89,7 @@ def world_radians_of(wcs, points):
     if not points:
         return {}
     xs, ys = (np.array([float(p[axis]) for p in points], dtype=np.float64) for axis in (0, 1))
-    lon, lat = _celestial(wcs).pixel_to_world_values(xs, ys)
+    lon, lat = celestial_part(wcs).pixel_to_world_values(xs, ys)
     return {_pixel_key(p): (np.radians(float(a)), np.radians(float(b))) for p, a, b in zip(points, lon, lat)}
 
 
@@ -153,7 +147,7 @@ def sky_position(xy, wcs=None, world=None):
     """(RA, Dec) in degrees (ICRS) of pixel ``(x, y)`` with a WCS, else (nan, nan)."""
     if wcs is None:
         return float("nan"), float("nan")
-    celestial = _celestial(wcs)
+    celestial = celestial_part(wcs)
     rotation = _rotation_to_icrs(celestial)
     if rotation is None:
         sky = celestial.pixel_to_world(*xy).icrs

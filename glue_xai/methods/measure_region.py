@@ -14,6 +14,7 @@ from glue_xai.methods.measure_geometry import (axis_line, brightest_on_each_side
                                                principal_axis, position_angle_deg, separation_arcsec,
                                                sky_position, two_strongest_peaks, world_radians_of)
 from glue_xai.methods.measure_regions import regions, source_group
+from glue_xai.models.preprocess import celestial_part
 
 #: FIRST's restoring beam (FWHM, arcsec): the natural unit of "close" and "small" here.
 FIRST_BEAM_ARCSEC = 5.4
@@ -48,8 +49,6 @@ def check_wcs_shape(wcs, shape):
     """A WCS made for another image size is a common slip: refuse it when the header says so."""
     if wcs is None:
         return
-    from glue_xai.models.preprocess import celestial_part
-
     pixel_shape = celestial_part(wcs).pixel_shape
     if pixel_shape is None:
         return
