@@ -25,21 +25,27 @@ __all__ = ["BandDisplayActions", "IN_COLOUR"]
 IN_COLOUR = "bands in colour"
 
 
+def _bands_of(model_name):
+    """Model ``model_name``'s band names when it takes several bands, else [] (also for no
+    model, or a missing or broken model file: the status line says so)."""
+    from glue_xai.viewer.bands import model_card
+
+    if not model_name:
+        return []
+    try:
+        card = model_card(model_name)
+    except (OSError, ValueError):
+        return []
+    return list(card.band_names) if card.n_channels > 1 else []
+
+
 class BandDisplayActions:
     """Show the model's bands in colour or one at a time (needs ``self.state``,
     ``self.add_data``, ``self._band_components`` and ``self.status``)."""
 
     def model_bands(self):
         """The current model's band names when it takes several bands, else []."""
-        from glue_xai.viewer.bands import model_card
-
-        if not self.state.model:
-            return []
-        try:
-            card = model_card(self.state.model)
-        except (OSError, ValueError):
-            return []
-        return list(card.band_names) if card.n_channels > 1 else []
+        return _bands_of(self.state.model)
 
     def shown_band(self):
         """What the viewer shows of the model's bands: "colour", a band's name, or "" (none of them)."""
@@ -69,16 +75,13 @@ class BandDisplayActions:
         components = self._display_components()
         if components is None:
             return False
-        layers = self._layers_for(components)
-        colours = band_colours(self.model_bands())
-        for layer, component, band in zip(layers, components, self.model_bands()):
+        layers, bands = self._layers_for(components), self.model_bands()
+        colours = band_colours(bands)
+        for layer, component, band in zip(layers, components, bands):
             style_band_layer(layer, component.parent.get_data(component), colour=colours[band])
-        for layer in self._image_layers():
-            if layer not in layers and layer.layer in {c.parent for c in components}:
-                layer.visible = False  # a spare layer of a band's dataset would add its light twice
+        self._hide_spare_layers(layers, components)  # a spare layer would add its band's light twice
         self.state.color_mode = COLOUR_MODE
-        for artist in self.explanation_layers():
-            self.style_overlay_for_display(artist.state)
+        self._restyle_overlays()
         return True
 
     def show_one_band(self, band=None):
@@ -96,12 +99,9 @@ class BandDisplayActions:
         component = components[names.index(str(band).lower())]
         self.state.color_mode = ONE_BAND_MODE
         (layer,) = self._layers_for([component])
-        for other in self._image_layers():
-            if other is not layer and other.layer in {c.parent for c in components}:
-                other.visible = False
+        self._hide_spare_layers([layer], components)
         style_band_layer(layer, component.parent.get_data(component))
-        for artist in self.explanation_layers():
-            self.style_overlay_for_display(artist.state)
+        self._restyle_overlays()
         return True
 
     def style_overlay_for_display(self, layer_state):
@@ -109,6 +109,10 @@ class BandDisplayActions:
         colour = self.state.color_mode == COLOUR_MODE
         layer_state.show_heatmap = not colour
         layer_state.show_contours = colour
+
+    def _restyle_overlays(self):
+        for artist in self.explanation_layers():
+            self.style_overlay_for_display(artist.state)
 
     # --- the options panel's "Show" row ------------------------------------------------------
     def _connect_band_display(self):
@@ -124,20 +128,10 @@ class BandDisplayActions:
         grey with the heat map, since the new model explains one band and the composite
         (with contours chosen for it) would hide which one. A colour display the user set
         up with a one-band model before is left alone."""
-        if self.state.color_mode != COLOUR_MODE or self.model_bands() or not self._takes_bands(old):
+        if self.state.color_mode != COLOUR_MODE or self.model_bands() or not _bands_of(old):
             return
         self.state.color_mode = ONE_BAND_MODE
-        for artist in self.explanation_layers():
-            self.style_overlay_for_display(artist.state)
-
-    @staticmethod
-    def _takes_bands(model_name):
-        from glue_xai.viewer.bands import model_card
-
-        try:
-            return bool(model_name) and model_card(model_name).n_channels > 1
-        except (OSError, ValueError):
-            return False
+        self._restyle_overlays()
 
     def _on_show_bands_chosen(self, index):
         choice = self.options.combo_show_bands.itemData(index)
@@ -169,6 +163,13 @@ class BandDisplayActions:
     def _image_layers(self):
         return [layer for layer in self.state.layers
                 if isinstance(layer, ImageLayerState) and isinstance(layer.layer, BaseData)]
+
+    def _hide_spare_layers(self, keep, components):
+        """Hide the layers of the bands' datasets other than ``keep``."""
+        datasets = {c.parent for c in components}
+        for layer in self._image_layers():
+            if layer not in keep and layer.layer in datasets:
+                layer.visible = False
 
     def _display_components(self):
         """The components holding the model's bands, or None with the reason shown."""
