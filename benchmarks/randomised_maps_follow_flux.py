@@ -18,23 +18,18 @@ closely the trained map follows the emission's brightness, not whether the metho
 the weights. Prints each cutout and the medians.
 """
 import argparse
-import copy
 
 import numpy as np
 
 
 def hidden_flux_map(x, hidden, patch, stride):
-    """Occlusion-style map of the flux each patch hides (mean over the patches covering a pixel)."""
-    from glue_xai.methods.occlusion import patch_positions
+    """The flux each occluding patch hides, painted as occlusion paints a drop."""
+    from glue_xai.methods.occlusion import paint_patches, patch_positions
 
     difference = (x - hidden).sum(axis=0)
     h, w = difference.shape
-    total, count = np.zeros((h, w)), np.zeros((h, w))
-    for r in patch_positions(h, patch, stride):
-        for q in patch_positions(w, patch, stride):
-            total[r:r + patch, q:q + patch] += difference[r:r + patch, q:q + patch].sum()
-            count[r:r + patch, q:q + patch] += 1
-    flux = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    starts = [(r, q) for r in patch_positions(h, patch, stride) for q in patch_positions(w, patch, stride)]
+    flux = paint_patches([difference[r:r + patch, q:q + patch].sum() for r, q in starts], starts, patch, (h, w))
     return np.where(np.any(x != hidden, axis=0), flux, 0.0)
 
 
@@ -44,24 +39,15 @@ def main(argv=None):
     parser.add_argument("--n", type=int, default=12, help="the first N cutouts of the part")
     args = parser.parse_args(argv)
 
-    import torch
-
     import glue_xai as gx
     from bench_trust import load_part
-    from glue_xai.methods.compare import _rank_correlation
-    from glue_xai.methods.metrics_sanity import randomisation_layers, reinitialise
+    from glue_xai.methods.compare import randomised_copy, rank_correlation
     from glue_xai.methods.occlusion import occlusion
     from glue_xai.methods.substrate import make_substrate
-    from glue_xai.models.classifier import Classifier
 
     model = gx.load_model("mirabest-fr")
     sources = load_part(args.part)[3][:args.n]
-    network = copy.deepcopy(model.module)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        for _, layer in randomisation_layers(network):
-            reinitialise(layer)
-    randomised = Classifier(network, model.card, batch_size=model.batch_size, device=model.device)
+    randomised = randomised_copy(model, seed=0)
     rows = []
     for s in sources:
         e = gx.explain(model, s.image, method="occlusion", seed=0)
@@ -70,9 +56,9 @@ def main(argv=None):
         random_map = occlusion(randomised, x, e.target, seed=0)["map"]
         flux = hidden_flux_map(x, make_substrate(x, p["substrate"], seed=0), p["patch"], p["stride"])
         everywhere = np.ones(trained.shape, bool)
-        rows.append([_rank_correlation(trained, random_map, everywhere),
-                     _rank_correlation(random_map, flux, everywhere),
-                     _rank_correlation(trained, flux, everywhere)])
+        rows.append([rank_correlation(trained, random_map, everywhere),
+                     rank_correlation(random_map, flux, everywhere),
+                     rank_correlation(trained, flux, everywhere)])
         print("rho(T, R) %+.2f   rho(R, F) %+.2f   rho(T, F) %+.2f" % tuple(rows[-1]), flush=True)
     rows = np.abs(np.array(rows))
     print(f"median |rho| over {len(rows)} {args.part}-part cutouts: trained vs randomised {np.median(rows[:, 0]):.2f}, "

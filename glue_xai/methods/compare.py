@@ -87,7 +87,9 @@ def informative_pixels(a, b, region):
     return region & ((np.asarray(a) != 0) | (np.asarray(b) != 0))
 
 
-def _rank_correlation(a, b, region, absolute=False):
+def rank_correlation(a, b, region, absolute=False):
+    """Spearman rho of maps ``a`` and ``b`` over the :func:`informative_pixels` of
+    ``region`` (NaN with fewer than 3)."""
     from glue_xai.methods.metrics_sanity import spearman
 
     where = informative_pixels(a, b, region)
@@ -96,15 +98,11 @@ def _rank_correlation(a, b, region, absolute=False):
     return spearman(np.asarray(a)[where], np.asarray(b)[where], absolute)
 
 
-def randomised_correlation(model, explanation, region, seed=0):
-    """Spearman rho over ``region`` between the map and the same method's map on a copy of
-    the network with every layer re-initialised (the cascade's last step of
-    :func:`~glue_xai.methods.metrics_sanity.randomisation_test`, computed once).
-    Signed maps are compared by value, magnitude maps by magnitude."""
+def randomised_copy(model, seed=0):
+    """The classifier with every layer of its network re-initialised (seeded, without
+    touching torch's global random state): the randomisation test's last step."""
     import torch
 
-    from glue_xai.methods.api import SIGNED_METHODS, method_function
-    from glue_xai.methods.metrics_inputs import method_settings
     from glue_xai.methods.metrics_sanity import randomisation_layers, reinitialise
     from glue_xai.models.classifier import Classifier
 
@@ -113,12 +111,23 @@ def randomised_correlation(model, explanation, region, seed=0):
         torch.manual_seed(int(seed))
         for _, layer in randomisation_layers(network):
             reinitialise(layer)
-    randomised = Classifier(network, model.card, batch_size=model.batch_size, device=model.device)
+    return Classifier(network, model.card, batch_size=model.batch_size, device=model.device)
+
+
+def randomised_correlation(model, explanation, region, seed=0):
+    """Spearman rho over ``region`` between the map and the same method's map on a copy of
+    the network with every layer re-initialised (the cascade's last step of
+    :func:`~glue_xai.methods.metrics_sanity.randomisation_test`, computed once).
+    Signed maps are compared by value, magnitude maps by magnitude."""
+    from glue_xai.methods.api import SIGNED_METHODS, method_function
+    from glue_xai.methods.metrics_inputs import method_settings
+
+    randomised = randomised_copy(model, seed)
     _, settings = method_settings(explanation)
     result = method_function(explanation.method)(randomised, explanation.model_input, explanation.target,
                                                  seed=int(explanation.params.get("seed", 0)), **settings)
     absolute = not (explanation.method in SIGNED_METHODS or explanation.params.get("signed"))
-    return abs(_rank_correlation(explanation.model_map, result["map"], region, absolute))
+    return abs(rank_correlation(explanation.model_map, result["map"], region, absolute))
 
 
 def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=None, pixel_scale_arcsec=None,
@@ -186,7 +195,7 @@ def compare_methods(model, image, methods=COMPARED, target=None, seed=0, *, wcs=
             if j < i:
                 agreement[i, j] = agreement[j, i]
             elif emission is not None and emission.any():
-                agreement[i, j] = 1.0 if i == j else _rank_correlation(
+                agreement[i, j] = 1.0 if i == j else rank_correlation(
                     explanations[a].model_map, explanations[b].model_map, emission)
     return MethodComparison(methods=done, explanations=explanations, quality=quality, agreement=agreement,
                             emission=emission if emission is not None else np.zeros((0, 0), bool), failed=failed)

@@ -34,6 +34,16 @@ def _pixels(value, name, pixel_scale_arcsec, arcsec):
     return value
 
 
+def paint_patches(values, starts, patch, shape):
+    """A map on ``shape`` where each pixel is the mean of ``values`` over the patches
+    (top-left corners ``starts``, side ``patch``) that cover it, 0 where none does."""
+    total, count = np.zeros(shape), np.zeros(shape)
+    for (r, q), value in zip(starts, values):
+        total[r:r + patch, q:q + patch] += value
+        count[r:r + patch, q:q + patch] += 1
+    return np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+
+
 def occlusion(model, x, target, seed=0, patch=10, stride=5, patch_arcsec=None, stride_arcsec=None,
               substrate="noise", output="probability", only_changed=True):
     """Occlusion map of model-ready input ``x`` (C, h, w) for class ``target``.
@@ -64,11 +74,7 @@ def occlusion(model, x, target, seed=0, patch=10, stride=5, patch_arcsec=None, s
         for k, (r, q) in enumerate(starts[begin:end]):
             keep[k, r:r + patch, q:q + patch] = 0.0
         drops[begin:end] = full - scores(model, blend(x, hidden, keep), output)[:, target]
-    total, count = np.zeros((h, w)), np.zeros((h, w))
-    for (r, q), drop in zip(starts, drops):
-        total[r:r + patch, q:q + patch] += drop
-        count[r:r + patch, q:q + patch] += 1
-    relevance = np.divide(total, count, out=np.zeros_like(total), where=count > 0)
+    relevance = paint_patches(drops, starts, patch, (h, w))
     if only_changed:
         relevance = np.where(np.any(x != hidden, axis=0), relevance, 0.0)
     return {"map": relevance, "n_model_evals": len(starts) + 1,
