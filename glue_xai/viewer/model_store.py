@@ -11,10 +11,8 @@ from pathlib import Path
 
 __all__ = ["ModelStore", "model_classes", "model_names", "shipped_model_names"]
 
-# Classes of model files loaded in this session, so a restored viewer can offer the
-# target classes without reading the file again.
-_FILE_CLASSES = {}
-# Their cards, for the same reason (the bands a multi-band model takes).
+# Cards of model files loaded in this session, so a restored viewer can offer the target
+# classes and find a multi-band model's bands without reading the file again.
 _FILE_CARDS = {}
 
 
@@ -41,13 +39,9 @@ def is_named_model(name):
 def model_classes(name):
     """The class names of a model, cheaply: a shipped model's card, else the (file's or
     registered) model, loaded once."""
-    from glue_xai.models.loading import SHIPPED, shipped_card
+    from glue_xai.viewer.bands import model_card
 
-    if name in SHIPPED:
-        return shipped_card(name).classes
-    if name not in _FILE_CLASSES:
-        ModelStore().get(name)
-    return _FILE_CLASSES[name]
+    return model_card(name).classes
 
 
 class ModelStore:
@@ -73,7 +67,6 @@ class ModelStore:
                     raise FileNotFoundError(f"model file not found: {name}")
                 model = load_model(name, trust=False)
                 if name not in SHIPPED:
-                    _FILE_CLASSES[name] = tuple(model.classes)
                     _FILE_CARDS[name] = model.card
                 self._models[name] = model
             return self._models[name]
