@@ -155,10 +155,21 @@ def _probabilities(model, x):
     with torch.inference_mode():
         for chunk, n in _padded_passes(x):
             parts.append(model.torch_proba(model.tensor(chunk)).cpu().numpy()[:n])
+    return _finite_probabilities(model, parts)
+
+
+def _finite_probabilities(model, parts):
+    """The passes' probabilities as one float64 array, refused when any is not finite."""
     probabilities = np.concatenate(parts).astype(np.float64)
     if not np.isfinite(probabilities).all():
         raise ValueError(f"model {model.name!r} returned non-finite probabilities")
     return probabilities
+
+
+def _catch_head_inputs(model, caught):
+    """Append the head's input of every pass (the features, see :func:`_head_reads_features`)
+    to ``caught``; returns the hook's handle, to be removed."""
+    return model.module.head.register_forward_hook(lambda layer, inputs, output: caught.append(inputs[0].detach()))
 
 
 def _probabilities_and_features(model, x):
@@ -170,7 +181,7 @@ def _probabilities_and_features(model, x):
     if getattr(model, "ood_reference", None) is None or model.module is None or not _head_reads_features(model.module):
         return _probabilities(model, x), _features(model, x)
     caught = []
-    hook = model.module.head.register_forward_hook(lambda layer, inputs, output: caught.append(inputs[0].detach()))
+    hook = _catch_head_inputs(model, caught)
     try:
         probabilities = _probabilities(model, x)
     finally:
@@ -252,7 +263,7 @@ def _saliency_in_one_pass(model, x, target, settings):
     caught = []
     hook = None
     if getattr(model, "ood_reference", None) is not None:
-        hook = model.module.head.register_forward_hook(lambda layer, inputs, out: caught.append(inputs[0].detach()))
+        hook = _catch_head_inputs(model, caught)
     parts, grads, features = [], [], []
     try:
         for chunk, n in _padded_passes(torch.from_numpy(x)):
@@ -273,9 +284,7 @@ def _saliency_in_one_pass(model, x, target, settings):
     finally:
         if hook is not None:
             hook.remove()
-    probabilities = np.concatenate(parts).astype(np.float64)
-    if not np.isfinite(probabilities).all():
-        raise ValueError(f"model {model.name!r} returned non-finite probabilities")
+    probabilities = _finite_probabilities(model, parts)
     return probabilities, (np.concatenate(features) if hook is not None else None), torch.cat(grads).numpy()
 
 
