@@ -195,7 +195,7 @@ def _centre(image, size):
 
 def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, root=None,
           architecture="emission_cnn", architecture_options=None, name="mirabest-fr", stem="mirabest_fr",
-          noise_augment=0.5, gradient_penalty=0.0, fits=False, log=print):
+          noise_augment=0.5, gradient_penalty=0.0, fits=False, split_seed=None, log=print):
     """Train on the tune part of the MiraBest batches (:mod:`glue_xai.data.splits`); write
     ``<stem>.pt`` (state dict) and ``<stem>.json`` (card).
 
@@ -203,7 +203,9 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     (:func:`add_sky_noise`). ``gradient_penalty``: weight of the off-source share of the
     input gradients in the loss (0 switches it off; it doubles the cost of an epoch).
     ``fits``: also train (and pick the epoch) on the tune part's raw FITS cutouts
-    (:func:`tune_cutouts`).
+    (:func:`tune_cutouts`). ``split_seed``: seed of the validation split (default ``seed``);
+    fixing it lets networks trained from other seeds be compared, or averaged, on the same
+    validation images.
     """
     import torch
 
@@ -215,7 +217,8 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     generator = torch.Generator().manual_seed(seed)
     data = load_mirabest_batches(root, batches)
     tune, _ = dev_split(root).batch_indices(data)  # the report part is never seen here
-    train_rel, val_rel = validation_split(data.labels[tune], 0.2, seed)
+    split_seed = seed if split_seed is None else split_seed
+    train_rel, val_rel = validation_split(data.labels[tune], 0.2, split_seed)
     train_idx, val_idx = tune[train_rel], tune[val_rel]
     # Train on exactly what the wrapper feeds the model at inference (its card's steps),
     # so a raw FITS cutout and a dataset image meet the same network input.
@@ -228,7 +231,7 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     if fits:
         keys = data.source_keys()
         fx_tr, fy_tr, fx_val, fy_val = tune_cutouts({keys[i] for i in train_idx}, {keys[i] for i in val_idx},
-                                                    root, seed)
+                                                    root, split_seed)
         x_tr = torch.cat([x_tr, torch.from_numpy(fx_tr)])
         m_tr = torch.cat([m_tr, torch.from_numpy(emission_masks(fx_tr[:, 0]))[:, None]])
         y_tr = torch.cat([y_tr, torch.from_numpy(fy_tr)])
@@ -297,7 +300,7 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
                              + (f" ({n_fits[0]} of them the tune part's raw FITS cutouts of FR I/II sources, "
                                 f"bent and uncertain ones included; sources found only as FITS twice)"
                                 if fits else ""),
-            "validation_split": {"fraction": 0.2, "stratified": True, "seed": seed, "n_images": len(y_val),
+            "validation_split": {"fraction": 0.2, "stratified": True, "seed": split_seed, "n_images": len(y_val),
                                  "n_fits_cutouts": n_fits[1],
                                  "of": "the tune part", "function": "glue_xai.data.mirabest.validation_split"},
             "tune_validation": {"accuracy": acc, "loss": val_loss, "recall": per_class,
@@ -339,7 +342,8 @@ def write_ood_reference(out_dir, stem="mirabest_fr", root=None, seed=0, copies=4
     model = load_model(out_dir / f"{stem}.pt", card=out_dir / f"{stem}.json")
     data = load_mirabest_batches(root, batches)
     tune, _ = dev_split(root).batch_indices(data)
-    train_rel, _ = validation_split(data.labels[tune], 0.2, model.card.info.get("seed", seed))
+    split = model.card.info.get("validation_split", {})  # the images it trained on
+    train_rel, _ = validation_split(data.labels[tune], 0.2, split.get("seed", model.card.info.get("seed", seed)))
     idx = tune[train_rel]
     x = torch.from_numpy(model.prepare_many(data.images[idx]))
     generator = torch.Generator().manual_seed(seed)
@@ -360,6 +364,8 @@ def add_arguments(parser):
     parser.add_argument("--batches", type=int, nargs="*", default=None,
                         help="which data_batch_N to use (default: all eight)")
     parser.add_argument("--seed", type=int, default=0, help="the one seed of the run (default 0)")
+    parser.add_argument("--split-seed", type=int, default=None,
+                        help="seed of the validation split (default: --seed)")
     parser.add_argument("--root", default=None, help="MiraBest folder (default: ../shared/data/mirabest)")
     parser.add_argument("--architecture", default="emission_cnn", choices=("emission_cnn", "radio_cnn"),
                         help="network (default emission_cnn: exactly zero features on empty sky)")
@@ -391,7 +397,8 @@ def run(args):
     return train(args.out, epochs=args.epochs, batches=args.batches, seed=args.seed, root=args.root, lr=args.lr,
                  architecture=args.architecture, architecture_options=options, name=args.name,
                  stem=args.name.replace("-", "_"), noise_augment=args.noise_augment,
-                 gradient_penalty=args.gradient_penalty, fits=args.fits)
+                 gradient_penalty=args.gradient_penalty, fits=args.fits,
+                 split_seed=args.split_seed)
 
 
 def main(argv=None):
