@@ -331,7 +331,7 @@ def example_plot(table, cutouts, maps, method, path, per_class=3):
     plt.close(fig)
 
 
-def fraction_sensitivity(las, fr_class, relevance_maps, fractions=(0.5, 0.7, 0.8, 0.9, 0.95)):
+def fraction_sensitivity(las, fr_class, relevance_maps, fractions=(0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.99)):
     """How much the numbers depend on the enclosed fraction, and an honest check of the
     choice: the fraction that would be picked (best Pearson r over all sources) on the
     even-numbered sources, scored on the odd-numbered ones, which took no part in it."""

@@ -8,8 +8,9 @@ shipped ``mirabest-fr`` (trained on the tune part): the report part, whose numbe
 docs/measure.rst quotes (from benchmarks/measure_las.py), is never used to set a test.
 Targets of issue 7 were Pearson r >= 0.85 for FR-II and >= 0.7 for all sources between
 ``xai_saliency_extent_arcsec`` and ``las_arcsec``, and an edge brightening separating
-FR I from FR II with ROC AUC >= 0.9; the last is not met by the new model (tune part
-0.84). About 20 s: integrated gradients of 130 cutouts.
+FR I from FR II with ROC AUC >= 0.9; with the enclosed fraction chosen on the tune part
+(0.95) all three hold there (0.93, 0.79, 0.96). About 20 s: integrated gradients of 130
+cutouts.
 """
 import numpy as np
 import pytest
@@ -54,11 +55,12 @@ def test_salient_extent_tracks_the_catalogue_sizes(measured):
     frii = np.asarray(table["fr_class"]) == "FRII"
     r_frii = stats.pearsonr(las[frii], extent[frii])[0]
     r_all = stats.pearsonr(las, extent)[0]
-    # Thresholds from the TUNE part (mirabest-fr, this catalogue path): r 0.83 FR-II, 0.71 all
-    # (the model retrained with FITS cutouts; the earlier one gave 0.97 / 0.81 here).
+    # Thresholds from the TUNE part (mirabest-fr, this catalogue path, the 95% enclosed
+    # fraction chosen there): r 0.93 FR-II, 0.79 all (0.83 / 0.71 at the earlier 90%), so
+    # issue 7's targets (0.85, 0.7) are the thresholds.
     print("tune part: r FR II", r_frii, "r all", r_all)
-    assert r_frii >= 0.78, r_frii
-    assert r_all >= 0.65, r_all
+    assert r_frii >= 0.85, r_frii
+    assert r_all >= 0.70, r_all
     # The flux baseline, measured the same way, does worse for all sources.
     assert stats.pearsonr(las, columns["xai_flux_extent_arcsec"])[0] < r_all
 
@@ -69,7 +71,8 @@ def test_edge_brightening_separates_fr_i_from_fr_ii(measured):
     both = fr_class != "hybrid"
     edge = columns["xai_saliency_edge_brightening"][both]
     auc = roc_auc(edge, fr_class[both] == "FRII")
-    # Threshold from the TUNE part (mirabest-fr, this catalogue path): AUC 0.843 (flux 0.710).
-    # The old model's 0.9 target is not met by the new one (see docs/measure.rst).
-    assert auc >= 0.80, auc
+    print("tune part: AUC edge brightening", auc)
+    # Threshold from the TUNE part (mirabest-fr, this catalogue path, 95% enclosed): AUC
+    # 0.961 (0.843 at the earlier 90%; flux 0.710), so issue 7's target 0.9 is the threshold.
+    assert auc >= 0.90, auc
     assert roc_auc(columns["xai_flux_edge_brightening"][both], fr_class[both] == "FRII") < auc
