@@ -31,7 +31,6 @@ import os
 import platform
 import statistics
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -51,18 +50,15 @@ METHODS = ("occlusion", "rise", "shapley")
 
 
 def report_cutouts(n):
-    """``n`` report-part FITS cutouts, evenly spread over the part (sorted by file name)."""
-    from astropy.io import fits
+    """``n`` report-part FITS cutouts, evenly spread over the part (sorted by file name),
+    read as the package reads a user's file."""
+    from glue_xai.data.cutouts import read_image
 
     _, report = dev_split().catalogue_rows()
     report = sorted(report, key=lambda r: r["fits_file"])
     picks = [report[int(i * len(report) / n)] for i in range(n)]
-    out = []
-    for row in picks:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            out.append((row["fits_file"], fits.getdata(mirabest_root() / row["fits_file"]).astype(np.float64)))
-    return out
+    return [(row["fits_file"], read_image(mirabest_root() / row["fits_file"], require_wcs=False)[0].astype(np.float64))
+            for row in picks]
 
 
 def reference_rise(model, n_masks, grid, keep_probability):
