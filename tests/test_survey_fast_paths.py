@@ -36,6 +36,13 @@ def _arrays():
         x[n // 10: n // 10 + 2] = np.inf
         yield x.reshape(-1, 1) if n % 2 else x
         yield np.round(rng.normal(size=n), 1)  # many ties
+        # A positive relevance map's empty sky, all +0.0 (the median is read off the sorted
+        # run without np.median), then with a few -0.0 among its zeros (np.median decides).
+        x = np.maximum(rng.normal(size=n) - 0.5, 0.0)
+        yield x
+        x[rng.random(n) < 0.05] = -0.0
+        yield x
+        yield np.concatenate([-np.arange(1.0, n // 2 + 1), np.arange(1.0, n // 2 + 1)])  # a zero median, no zeros
 
 
 @pytest.mark.parametrize("sigma, iterations", [(3.0, 5), (2.0, 10), (1.0, 20), (3.0, 1)])

@@ -319,3 +319,117 @@ def test_saliency_in_one_pass(explained, reference_model, output):
             assert got[2].tobytes() == gradients.tobytes()
             maps.append(got[2])
     assert not np.array_equal(*maps)  # the class asked for was used
+
+
+def _old_region_stats(labels, n, centre_xy):
+    """The regions' pixels, reach, nearest distance and rim found region by region, as before."""
+    from glue_xai.methods.measure_regions import _rims
+
+    rims = _rims(labels)
+    stats = []
+    for index, slc in enumerate(ndimage.find_objects(labels), start=1):
+        ys, xs = np.nonzero(labels[slc] == index)
+        xs, ys = xs + slc[1].start, ys + slc[0].start
+        points = np.column_stack([xs, ys]).astype(float)
+        offsets = points - centre_xy
+        distances = np.hypot(*offsets.T)
+        stats.append({"points": points, "reach": offsets[np.argmax(distances)],
+                      "nearest": float(distances.min()), "rim": points[rims[ys, xs]]})
+    return stats
+
+
+def test_region_stats_in_one_pass(explained):
+    """All the regions' pixels from one search over the labels (rims from each pixel's four
+    neighbours) equal the region-by-region search, including regions on the image border."""
+    from glue_xai.methods.measure_regions import _region_stats, regions
+
+    compared = 0
+    for _, mask in _masks(explained):
+        for min_area in (1.0, 9.0):
+            labels, n = regions(mask, min_area)
+            for centre in ((74.5, 74.5), (10.25, 140.0)):
+                got = _region_stats(labels, n, np.array(centre))
+                old = _old_region_stats(labels, n, np.array(centre))
+                assert len(got) == len(old) == n
+                for a, b in zip(got, old):
+                    assert a["nearest"] == b["nearest"]
+                    for key in ("points", "reach", "rim"):
+                        assert a[key].shape == b[key].shape and a[key].tobytes() == b[key].tobytes()
+                compared += n
+    assert compared > 100
+
+
+def test_facing_regions_decided_together(explained):
+    """Which outlying regions face an extended one across the centre, from all pairs at
+    once, equals the pair-by-pair test (the old _opposite), on the real regions and on
+    random offsets (zero-length ones included)."""
+    from glue_xai.methods.measure_regions import _facing, _region_stats, regions
+
+    def old_opposite(u, v, opposite_deg, distance_ratio):
+        nu, nv = np.hypot(*u), np.hypot(*v)
+        if nu == 0 or nv == 0:
+            return False
+        cos = np.dot(u, -v) / (nu * nv)
+        ratio = max(nu, nv) / min(nu, nv)
+        return cos >= np.cos(np.radians(opposite_deg)) and ratio <= distance_ratio
+
+    def both(stats, outlying, extended, opposite_deg, distance_ratio):
+        reach = {i: np.hypot(*s["reach"]) for i, s in enumerate(stats)}
+        got = _facing(stats, reach, outlying, extended, opposite_deg, distance_ratio)
+        old = {j: any(old_opposite(stats[i]["reach"], stats[j]["reach"], opposite_deg, distance_ratio)
+                      for i in extended if i != j) for j in outlying}
+        assert got == old
+        return sum(old.values())
+
+    paired = 0
+    for _, mask in _masks(explained):
+        labels, n = regions(mask, 3.0)
+        stats = _region_stats(labels, n, np.array([74.5, 74.5]))
+        for opposite_deg, ratio in ((30.0, 3.0), (60.0, 1.5)):
+            paired += both(stats, list(range(n)), list(range(n)), opposite_deg, ratio)
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        stats = [{"reach": rng.normal(size=2) * rng.uniform(0.1, 50)} for _ in range(rng.integers(1, 9))]
+        stats[0]["reach"] = np.zeros(2) if rng.random() < 0.2 else stats[0]["reach"]
+        n = len(stats)
+        paired += both(stats, list(rng.permutation(n)[:rng.integers(0, n + 1)]),
+                       list(rng.permutation(n)[:rng.integers(0, n + 1)]), 30.0, 3.0)
+    assert paired > 20
+
+
+def _old_farthest_pair(mask):
+    from scipy.spatial import ConvexHull, QhullError
+
+    points = np.argwhere(mask)[:, ::-1].astype(float)
+    if len(points) > 3:
+        try:
+            points = points[ConvexHull(points).vertices]
+        except QhullError:
+            pass
+    d2 = ((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=-1)
+    i, j = np.unravel_index(np.argmax(d2), d2.shape)
+    a, b = points[i], points[j]
+    if (a[1], -a[0]) > (b[1], -b[0]):
+        a, b = b, a
+    return (tuple(a), tuple(b)), float(np.sqrt(d2[i, j]))
+
+
+def test_farthest_pair_from_the_corner_pixels(explained):
+    """The farthest pair searched among each row's end pixels that also end their column
+    equals the convex-hull search, when one pair is farthest and (through the hull search
+    itself) when pairs tie; on the real regions and on small random scatters of pixels."""
+    from glue_xai.methods.measure_geometry import _unique_farthest_pair, farthest_pair, region_pixels
+
+    masks = [mask for _, mask in _masks(explained) if mask.any()]
+    rng = np.random.default_rng(5)
+    for _ in range(1500):
+        mask = np.zeros((rng.integers(1, 25), rng.integers(1, 25)), dtype=bool)
+        k = rng.integers(1, 10)
+        mask[rng.integers(0, mask.shape[0], k), rng.integers(0, mask.shape[1], k)] = True
+        masks.append(mask)
+    ties = 0
+    for mask in masks:
+        ties += _unique_farthest_pair(mask, *region_pixels(mask)) is None
+        assert repr(farthest_pair(mask)) == repr(_old_farthest_pair(mask))
+        assert repr(farthest_pair(mask, region_pixels(mask))) == repr(_old_farthest_pair(mask))
+    assert 50 < ties < len(masks) - 100  # both ways taken

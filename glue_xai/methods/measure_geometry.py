@@ -16,15 +16,33 @@ from scipy.spatial import ConvexHull, QhullError
 from glue_xai.models.preprocess import celestial_part
 
 
-def farthest_pair(mask):
+def region_pixels(mask):
+    """``(ys, xs)`` of the pixels of ``mask``, row by row (``np.nonzero``): found once by a
+    caller measuring one region several ways and handed to the functions here as
+    ``pixels``, which then give the numbers they give from the mask."""
+    return np.nonzero(mask)
+
+
+def _points(mask, pixels):
+    """The region's pixel centres as (x, y) floats, in row-major order."""
+    ys, xs = region_pixels(mask) if pixels is None else pixels
+    return np.column_stack([xs, ys]).astype(float)
+
+
+def farthest_pair(mask, pixels=None):
     """The two pixel centres of ``mask`` farthest apart: ``((x0, y0), (x1, y1)), distance_px``.
 
     The farthest pair always lies on the convex hull, which keeps the search small even
-    for big regions. A single pixel gives that pixel twice and distance 0.
+    for big regions. A single pixel gives that pixel twice and distance 0. ``pixels``:
+    the mask's :func:`region_pixels`, when the caller has them.
     """
-    points = np.argwhere(mask)[:, ::-1].astype(float)  # (x, y)
-    if len(points) == 0:
+    ys, xs = region_pixels(mask) if pixels is None else pixels
+    if len(xs) == 0:
         raise ValueError("the region is empty")
+    found = _unique_farthest_pair(mask, ys, xs)
+    if found is not None:
+        return found
+    points = np.column_stack([xs, ys]).astype(float)  # (x, y)
     if len(points) > 3:
         try:
             points = points[ConvexHull(points).vertices]
@@ -40,14 +58,49 @@ def farthest_pair(mask):
     return (tuple(a), tuple(b)), float(np.sqrt(d2[i, j]))
 
 
-def principal_axis(mask):
+def _unique_farthest_pair(mask, ys, xs):
+    """:func:`farthest_pair` of the pixels ``(ys, xs)`` of ``mask`` (row by row, as
+    ``np.nonzero`` gives them) when only one pair of pixels is that far apart, else None.
+
+    Both ends of a farthest pair are corners of the convex hull, and a corner is the
+    first or last pixel of its row and the lowest or highest of its column (a pixel
+    between two others of its row or column is not a corner): the search runs over those
+    few pixels instead of building the hull of every pixel. With one such pair the answer
+    is the hull search's, whatever order that search visits the corners in (the same
+    pixels, the same exact integer squared distance); when several pairs tie, which one
+    the hull search picks depends on its order, so the caller runs it."""
+    is_end = np.zeros(len(ys), dtype=bool)
+    new_row = np.flatnonzero(ys[1:] != ys[:-1]) + 1
+    is_end[0] = is_end[-1] = True
+    is_end[new_row] = is_end[new_row - 1] = True
+    y0, x0 = int(ys[0]), int(xs.min())
+    box = mask[y0:int(ys[-1]) + 1, x0:int(xs.max()) + 1]
+    lowest, highest = box.argmax(axis=0), box.shape[0] - 1 - box[::-1].argmax(axis=0)
+    ends = np.flatnonzero(is_end)
+    row, column = ys[ends] - y0, xs[ends] - x0
+    ends = ends[(row == lowest[column]) | (row == highest[column])]
+    x, y = xs[ends].astype(float), ys[ends].astype(float)
+    if len(x) == 1:
+        return ((x[0], y[0]), (x[0], y[0])), 0.0
+    dx, dy = x[:, None] - x[None, :], y[:, None] - y[None, :]
+    d2 = dx * dx + dy * dy  # exact: integers
+    i, j = np.nonzero(d2 == d2.max())
+    if len(i) != 2:  # a tie between pairs
+        return None
+    a, b = (x[i[0]], y[i[0]]), (x[j[0]], y[j[0]])
+    if (a[1], -a[0]) > (b[1], -b[0]):
+        a, b = b, a
+    return (a, b), float(np.sqrt(d2[i[0], j[0]]))
+
+
+def principal_axis(mask, pixels=None):
     """Unit vector (dx, dy) of the long axis of the region's pixels (second moments).
 
     Unweighted, so a bright core or one bright hotspot does not pull the axis; for a
     plume or lobe that is wide at its end it follows the source's axis, where the
     farthest pair of pixels would run corner to corner.
     """
-    points = np.argwhere(mask)[:, ::-1].astype(float)
+    points = _points(mask, pixels)
     if len(points) < 2:
         return np.array([0.0, 1.0])
     values, vectors = np.linalg.eigh(np.cov(points.T))
@@ -157,12 +210,12 @@ def sky_position(xy, wcs=None, world=None):
     return float(np.degrees(np.arctan2(y, x)) % 360.0), float(np.degrees(np.arctan2(z, np.hypot(x, y))))
 
 
-def brightest_on_each_side(values, mask, centre_xy, axis):
+def brightest_on_each_side(values, mask, centre_xy, axis, pixels=None):
     """Fanaroff & Riley's points: the brightest pixel of the region on either side of
     the centre along ``axis`` (unit (dx, dy)), as two (x, y) positions. A one-sided
     region gives its brightest pixel and its pixel nearest the centre (the core end),
     so the separation never exceeds the region's extent."""
-    ys, xs = np.nonzero(mask)
+    ys, xs = region_pixels(mask) if pixels is None else pixels
     if len(xs) == 0:
         return None, None
     along = (xs - centre_xy[0]) * axis[0] + (ys - centre_xy[1]) * axis[1]
@@ -210,13 +263,13 @@ def two_strongest_peaks(values, mask, min_separation_px, size_px):
     return tuple(first), None if second is None else tuple(second)
 
 
-def edge_brightening(values, mask, centre_xy):
+def edge_brightening(values, mask, centre_xy, pixels=None):
     """Where along the source its weight lies: the ``values``-weighted mean distance of the
     region's pixels from the host (``centre_xy``) over the region's largest distance from
     it, in [0, 1]. Weight at the far ends (FR-II hotspots) gives values near 1, weight at
     the host (an FR-I core and inner jets) near 0: Fanaroff & Riley's edge-brightened /
     edge-darkened distinction, without having to pick one brightest point per side."""
-    ys, xs = np.nonzero(mask)
+    ys, xs = region_pixels(mask) if pixels is None else pixels
     if len(xs) == 0:
         return float("nan")
     weights = np.maximum(values[ys, xs], 0.0)

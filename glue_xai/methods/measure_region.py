@@ -11,7 +11,7 @@ import numpy as np
 from scipy import ndimage
 
 from glue_xai.methods.measure_geometry import (axis_line, brightest_on_each_side, edge_brightening, farthest_pair,
-                                               principal_axis, position_angle_deg, separation_arcsec,
+                                               principal_axis, position_angle_deg, region_pixels, separation_arcsec,
                                                sky_position, two_strongest_peaks, world_radians_of)
 from glue_xai.methods.measure_regions import regions, source_group
 from glue_xai.models.preprocess import celestial_part
@@ -108,7 +108,10 @@ class Geometry:
         labels, n = self.significant(mask, values)
         chosen = source_group(labels, n, self.centre, self.centre_radius_px, self.link_px,
                               max_distance_px=self.max_distance_px)
-        return np.isin(labels, chosen) & (labels > 0), len(chosen)
+        # A lookup by label (0, the background, never chosen) instead of np.isin's sort.
+        wanted = np.zeros(n + 1, dtype=bool)
+        wanted[chosen] = True
+        return wanted[labels], len(chosen)
 
 
 def enclosed_level(values, fraction):
@@ -162,11 +165,12 @@ def describe_region(values, mask, n_components, geometry, wcs, threshold, thresh
     """Measurements of the region ``mask`` of ``values`` (see :func:`salient_extent`)."""
     if not mask.any():
         raise ValueError("nothing is above the threshold near the source centre")
-    (start, end), _ = farthest_pair(mask)
+    pixels = region_pixels(mask)  # found once for the measurements below
+    (start, end), _ = farthest_pair(mask, pixels)
     inside = np.where(mask, values, -np.inf)
     first, second = two_strongest_peaks(inside, mask, geometry.min_peak_separation_px, geometry.beam_px)
-    axis = principal_axis(mask)
-    fr_points = brightest_on_each_side(inside, mask, geometry.centre, axis)
+    axis = principal_axis(mask, pixels)
+    fr_points = brightest_on_each_side(inside, mask, geometry.centre, axis, pixels)
     centre_xy = ((start[0] + end[0]) / 2.0, (start[1] + end[1]) / 2.0)
     line = axis_line(mask, start, end, axis)
     # Every pixel put on the sky below, in one call to the WCS.
@@ -188,12 +192,12 @@ def describe_region(values, mask, n_components, geometry, wcs, threshold, thresh
         "fr_separation_arcsec": fr_separation,
         "fr_points_xy": fr_points,
         "fr_ratio": fr_separation / extent if extent > 0 else 0.0,
-        "edge_brightening": edge_brightening(values, mask, geometry.centre),
+        "edge_brightening": edge_brightening(values, mask, geometry.centre, pixels),
         "threshold": float(threshold),
         "threshold_rule": threshold_rule,
         "line_xy": line,
         "farthest_pair_xy": (start, end),
-        "n_pixels": int(mask.sum()),
+        "n_pixels": len(pixels[0]),
         "truncated": touches_edge(mask, valid),
         "mask": mask,
     }

@@ -17,6 +17,8 @@ plain threshold then measures the distance between two galaxies. The rule here:
    satisfies neither 3 nor 4 (two neighbours facing each other across the source would,
    which is rare and the price of finding coreless doubles).
 """
+import functools
+
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
@@ -40,20 +42,25 @@ def regions(mask, min_area_px):
 
 def _region_stats(labels, n, centre_xy):
     """Per region: nearest distance to the centre (px), its pixels (x, y), its centroid
-    offset and its rim (see :func:`_rims`)."""
-    rims = _rims(labels)
+    offset and its rim (see :func:`_rims`). One pass over the labelled pixels for all the
+    regions: sorted by label (stably), each region's pixels keep the row-major order a
+    search of its own box gives, so every number is the one of a region-by-region search."""
+    ys, xs = np.nonzero(labels)
+    owner = labels[ys, xs]
+    on_rim = _on_rim(labels, ys, xs, owner)
+    order = np.argsort(owner, kind="stable")
+    ys, xs, owner, on_rim = ys[order], xs[order], owner[order], on_rim[order]
+    points = np.column_stack([xs, ys]).astype(float)
+    offsets = points - centre_xy
+    distances = np.hypot(*offsets.T)
+    bounds = np.searchsorted(owner, np.arange(1, n + 2))
     stats = []
-    for index, slc in enumerate(ndimage.find_objects(labels), start=1):
-        ys, xs = np.nonzero(labels[slc] == index)
-        xs = xs + slc[1].start
-        ys = ys + slc[0].start
-        points = np.column_stack([xs, ys]).astype(float)
-        offsets = points - centre_xy
-        distances = np.hypot(*offsets.T)
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        region = slice(start, stop)
         # "reach": the offset of the region's farthest pixel, i.e. which way it extends
         # from the centre (a core with a one-sided jet points along the jet).
-        stats.append({"points": points, "reach": offsets[np.argmax(distances)],
-                      "nearest": float(distances.min()), "rim": points[rims[ys, xs]]})
+        stats.append({"points": points[region], "reach": offsets[start + np.argmax(distances[region])],
+                      "nearest": float(distances[region].min()), "rim": points[region][on_rim[region]]})
     return stats
 
 
@@ -66,6 +73,20 @@ def _rims(labels):
     inner = ((padded[:-2, 1:-1] == labels) & (padded[2:, 1:-1] == labels) & (padded[1:-1, :-2] == labels)
              & (padded[1:-1, 2:] == labels))
     return (labels > 0) & ~inner
+
+
+def _on_rim(labels, ys, xs, owner):
+    """:func:`_rims` at the labelled pixels ``(ys, xs)`` (their labels ``owner``), looking
+    at those pixels' four neighbours only instead of the whole image (beyond the image
+    counts as background, as :func:`_rims`'s padding makes it)."""
+    height, width = labels.shape
+    rim = np.zeros(len(ys), dtype=bool)
+    for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
+        y, x = ys + dy, xs + dx
+        inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
+        rim |= ~inside
+        rim[inside] |= labels[y[inside], x[inside]] != owner[inside]
+    return rim
 
 
 def _neighbours(stats, allowed, link_px):
@@ -88,13 +109,41 @@ def _neighbours(stats, allowed, link_px):
     return neighbours
 
 
-def _opposite(u, v, opposite_deg, distance_ratio):
-    nu, nv = np.hypot(*u), np.hypot(*v)
+def _opposite(u, v, opposite_deg, distance_ratio, norms=None):
+    """Whether offsets ``u`` and ``v`` point away from each other (within ``opposite_deg``
+    of reversed) at distances within a factor ``distance_ratio``; ``norms``: their lengths
+    (``np.hypot``), when the caller has them."""
+    nu, nv = (np.hypot(*u), np.hypot(*v)) if norms is None else norms
     if nu == 0 or nv == 0:
         return False
-    cos = np.dot(u, -v) / (nu * nv)
-    ratio = max(nu, nv) / min(nu, nv)
-    return cos >= np.cos(np.radians(opposite_deg)) and ratio <= distance_ratio
+    # The distances first: cheaper than the angle, and enough to rule most pairs out.
+    if not max(nu, nv) / min(nu, nv) <= distance_ratio:
+        return False
+    return np.dot(u, -v) / (nu * nv) >= _cos_deg(opposite_deg)
+
+
+def _facing(stats, reach, outlying, extended, opposite_deg, distance_ratio):
+    """``{j: whether outlying region j faces an extended region i != j}`` (:func:`_opposite`),
+    for every pair at once: the same products, sums and quotients element by element
+    (``np.dot`` of two 2-vectors rounds as the plain sum of the two products, which the
+    tests check), so the same answers."""
+    if not outlying or not extended:
+        return {j: False for j in outlying}
+    u = np.array([stats[i]["reach"] for i in extended])  # (e, 2)
+    v = np.array([stats[j]["reach"] for j in outlying])[:, None, :]  # (o, 1, 2)
+    nu = np.array([reach[i] for i in extended])[None, :]
+    nv = np.array([reach[j] for j in outlying])[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cos = (u[None, :, 0] * -v[..., 0] + u[None, :, 1] * -v[..., 1]) / (nu * nv)
+        ratio = np.maximum(nu, nv) / np.minimum(nu, nv)
+    facing = (nu != 0) & (nv != 0) & (ratio <= distance_ratio) & (cos >= _cos_deg(opposite_deg))
+    facing &= np.array(extended)[None, :] != np.array(outlying)[:, None]
+    return dict(zip(outlying, facing.any(axis=1).tolist()))
+
+
+@functools.lru_cache(maxsize=8)
+def _cos_deg(degrees):
+    return np.cos(np.radians(degrees))
 
 
 def source_group(labels, n, centre_xy, centre_radius_px, link_px, opposite_deg=30.0, distance_ratio=3.0,
@@ -113,14 +162,16 @@ def source_group(labels, n, centre_xy, centre_radius_px, link_px, opposite_deg=3
     group = [i for i in allowed if stats[i]["nearest"] <= centre_radius_px]
     if not group:
         group = [min(allowed, key=lambda i: stats[i]["nearest"])]
+    if len(group) == len(allowed):  # every region is near the centre: nothing left to link or pair
+        return sorted(i + 1 for i in group)
     outlying = [i for i in allowed if stats[i]["nearest"] > centre_radius_px]
+    reach = {i: np.hypot(*stats[i]["reach"]) for i in allowed}  # how far each region reaches
     # Regions reaching well beyond the centre can have a counterpart on the other side.
-    extended = [i for i in allowed if np.hypot(*stats[i]["reach"]) > 2 * centre_radius_px]
+    extended = [i for i in allowed if reach[i] > 2 * centre_radius_px]
 
     # Whether an outlying region faces an extended one across the centre does not change
     # as the group grows: decided once per outlying region, not on every pass below.
-    paired_with = {j: any(_opposite(stats[i]["reach"], stats[j]["reach"], opposite_deg, distance_ratio)
-                          for i in extended if i != j) for j in outlying}
+    paired_with = _facing(stats, reach, outlying, extended, opposite_deg, distance_ratio)
     neighbours = _neighbours(stats, allowed, link_px)
 
     changed = True

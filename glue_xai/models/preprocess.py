@@ -189,11 +189,19 @@ def sigma_clipped_background(image, sigma=3.0, iterations=5):
         lo, hi = start, start + n_keep
     if answer is None:
         median = _sorted_median(ordered[lo:hi])
-        if median == 0:  # 0.0 and -0.0 tie in a sort: take the one np.median takes
-            median = np.median(values)
+        if median == 0 and _has_negative_zero(ordered[lo:hi]):
+            median = np.median(values)  # 0.0 and -0.0 tie in a sort: take the one np.median takes
         answer = float(median), float(values.std())
     _remember_background(key, given, answer)
     return answer
+
+
+def _has_negative_zero(ordered):
+    """Whether the sorted values hold a -0.0 (only then can the sign of a zero median
+    depend on which of the tied zeros ``np.median`` picks; a relevance map's empty sky is
+    all +0.0)."""
+    zeros = ordered[np.searchsorted(ordered, 0.0, side="left"):np.searchsorted(ordered, 0.0, side="right")]
+    return bool(np.signbit(zeros).any())
 
 
 def _within(value, med, limit):
