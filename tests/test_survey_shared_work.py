@@ -433,3 +433,36 @@ def test_farthest_pair_from_the_corner_pixels(explained):
         assert repr(farthest_pair(mask)) == repr(_old_farthest_pair(mask))
         assert repr(farthest_pair(mask, region_pixels(mask))) == repr(_old_farthest_pair(mask))
     assert 50 < ties < len(masks) - 100  # both ways taken
+
+
+def test_source_grouped_from_one_labelling(explained):
+    """Geometry.group (the regions labelled once, then filtered, measured and grouped from
+    their pixel lists) gives the mask, the number of regions and the pixels of the old way:
+    label, relabel by area and by peak, find each region's pixels in the relabelled image,
+    group, then np.isin; with and without a peak threshold, on saliency and emission masks."""
+    from glue_xai.methods.measure_region import Geometry
+    from glue_xai.methods.measure_regions import regions, source_group
+
+    def old_group_mask(geometry, mask, values):
+        labels, n = regions(mask, geometry.min_area_px)
+        if n and np.isfinite(geometry.min_peak):
+            peaks = ndimage.maximum(values, labels, index=np.arange(1, n + 1))
+            keep = np.concatenate([[False], np.asarray(peaks) >= geometry.min_peak])
+            relabel = np.zeros(n + 1, dtype=int)
+            relabel[keep] = np.arange(1, keep.sum() + 1)
+            labels, n = relabel[labels], int(keep.sum())
+        chosen = source_group(labels, n, geometry.centre, geometry.centre_radius_px, geometry.link_px,
+                              max_distance_px=geometry.max_distance_px)
+        return np.isin(labels, chosen) & (labels > 0), len(chosen)
+
+    several = 0
+    for values, mask in _masks(explained):
+        for min_peak in (-np.inf, float(np.quantile(values, 0.995))):
+            geometry = Geometry(mask.shape, 1.8, 5.4, min_peak=min_peak)
+            grouped, n, (ys, xs) = geometry.group(mask, values)
+            old, old_n = old_group_mask(geometry, mask, values)
+            assert n == old_n and np.array_equal(grouped, old)
+            assert all(a.tobytes() == b.tobytes() for a, b in zip((ys, xs), np.nonzero(old)))
+            assert geometry.group_mask(mask, values)[1] == n
+            several += n > 1
+    assert several > 10

@@ -171,13 +171,13 @@ def salient_extent(map, wcs=None, pixel_scale_arcsec=None, threshold=None, *, ru
         # background is never put above half the peak.
         floor = min(max(_background_level(values, valid, k_sigma), 0.0), 0.5 * float(np.max(values[valid])))
         level = floor + enclosed_level(np.where(allowed, values - floor, np.nan), enclosed_fraction)
-        mask, n = geometry.group_mask(filled >= level, filled)
+        mask, n, pixels = geometry.group(filled >= level, filled)
         if n == 0:
             raise ValueError("the relevance map has nothing salient near the source centre")
         peak = float(np.max(filled))
         rule_text = (f"enclosed: the strongest pixels holding {enclosed_fraction:g} of the map's relevance "
                      f"above its background ({floor:.3g}); level {level / peak:.3f} x peak")
-        return describe_region(values, mask, n, geometry, wcs, level, rule_text, valid)
+        return describe_region(values, mask, n, geometry, wcs, level, rule_text, valid, pixels)
 
     levels, peak, floor = _adaptive_levels(values, valid, k_sigma, min_fraction, n_levels)
     area_limit = max_area_fraction * valid.sum()

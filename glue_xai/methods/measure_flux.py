@@ -62,7 +62,8 @@ def flux_extent(image, wcs=None, pixel_scale_arcsec=None, sigma=3.0, *, rule="si
         threshold = median + level
         rule_text = (f"enclosed: the brightest emission (above {sigma:g} sigma) holding {enclosed_fraction:g} "
                      f"of the flux above the background ({level / spread:.3g} sigma)")
-    mask, n = geometry.group_mask(emission, filled)
+    mask, n, pixels = geometry.group(emission, filled)
     if n == 0:
         raise ValueError(f"no emission above {sigma:g} sigma near the source centre")
-    return describe_region(np.where(valid, image, np.nan), mask, n, geometry, wcs, threshold, rule_text, valid)
+    return describe_region(np.where(valid, image, np.nan), mask, n, geometry, wcs, threshold, rule_text, valid,
+                           pixels)

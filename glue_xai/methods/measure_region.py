@@ -13,7 +13,7 @@ from scipy import ndimage
 from glue_xai.methods.measure_geometry import (axis_line, brightest_on_each_side, edge_brightening, farthest_pair,
                                                principal_axis, position_angle_deg, region_pixels, separation_arcsec,
                                                sky_position, two_strongest_peaks, world_radians_of)
-from glue_xai.methods.measure_regions import regions, source_group
+from glue_xai.methods.measure_regions import _stats_of_pixels, area_relabel, labelled_pixels, source_group
 from glue_xai.models.preprocess import celestial_part
 
 #: FIRST's restoring beam (FWHM, arcsec): the natural unit of "close" and "small" here.
@@ -87,31 +87,55 @@ class Geometry:
     def significant(self, mask, values):
         """Labels of the regions of ``mask`` at least a beam in area whose brightest pixel
         reaches ``min_peak`` (the island / peak thresholds of radio source finders)."""
-        labels, n = regions(mask, self.min_area_px)
+        raw, _, _, _, relabel, n = self._significant_pixels(mask, values)
+        return relabel[raw], n
+
+    def _significant_pixels(self, mask, values):
+        """:meth:`significant` as ``(raw, ys, xs, raw_owner, relabel, n)``: the raw labels
+        of :func:`~glue_xai.methods.measure_regions.labelled_pixels`, their pixels, and the
+        map from raw labels to the significant regions' (0: dropped)."""
+        raw, ys, xs, raw_owner, n_raw = labelled_pixels(mask)
+        relabel, n = area_relabel(raw_owner, n_raw, self.min_area_px)
         if n == 0 or not np.isfinite(self.min_peak):
-            return labels, n
-        inside = labels > 0
-        in_regions = np.asarray(values, dtype=np.float64)[inside]
+            return raw, ys, xs, raw_owner, relabel, n
+        owner = relabel[raw_owner]
+        inside = owner > 0  # the pixels of the regions a beam or more in area, row by row
+        in_regions = np.asarray(values, dtype=np.float64)[ys[inside], xs[inside]]
         if np.isnan(in_regions).any():  # ndimage's rule for NaN, not np.maximum's
-            peaks = np.asarray(ndimage.maximum(values, labels, index=np.arange(1, n + 1)))
+            peaks = np.asarray(ndimage.maximum(values, relabel[raw], index=np.arange(1, n + 1)))
         else:  # each region's brightest pixel (a maximum is exact in any order), without ndimage's overhead
             peaks = np.full(n + 1, -np.inf)
-            np.maximum.at(peaks, labels[inside], in_regions)
+            np.maximum.at(peaks, owner[inside], in_regions)
             peaks = peaks[1:]
         keep = np.concatenate([[False], peaks >= self.min_peak])
-        relabel = np.zeros(n + 1, dtype=int)
-        relabel[keep] = np.arange(1, keep.sum() + 1)
-        return relabel[labels], int(keep.sum())
+        kept = np.zeros(n + 1, dtype=int)
+        kept[keep] = np.arange(1, keep.sum() + 1)
+        return raw, ys, xs, raw_owner, kept[relabel], int(keep.sum())
 
     def group_mask(self, mask, values):
         """The pixels of ``mask`` that belong to the central source, and its number of regions."""
-        labels, n = self.significant(mask, values)
-        chosen = source_group(labels, n, self.centre, self.centre_radius_px, self.link_px,
-                              max_distance_px=self.max_distance_px)
+        grouped, n, _ = self.group(mask, values)
+        return grouped, n
+
+    def group(self, mask, values):
+        """:meth:`group_mask` and the source's pixels ``(ys, xs)`` row by row (what
+        ``np.nonzero`` of the mask gives), from one labelling of ``mask``: the regions are
+        filtered, measured and grouped from their pixel lists, not from relabelled images."""
+        raw, ys, xs, raw_owner, relabel, n = self._significant_pixels(mask, values)
+        owner = relabel[raw_owner]
+        inside = owner > 0
+        ys, xs, owner = ys[inside], xs[inside], owner[inside]
+        stats = _stats_of_pixels(raw, ys, xs, owner, n, self.centre, relabel) if n else None
+        chosen = source_group(None, n, self.centre, self.centre_radius_px, self.link_px,
+                              max_distance_px=self.max_distance_px, stats=stats)
         # A lookup by label (0, the background, never chosen) instead of np.isin's sort.
         wanted = np.zeros(n + 1, dtype=bool)
         wanted[chosen] = True
-        return wanted[labels], len(chosen)
+        picked = wanted[owner]
+        ys, xs = ys[picked], xs[picked]
+        grouped = np.zeros(np.shape(mask), dtype=bool)
+        grouped[ys, xs] = True
+        return grouped, len(chosen), (ys, xs)
 
 
 def enclosed_level(values, fraction):
@@ -161,11 +185,13 @@ def remembered_for_mask(what, mask, compute, extra=None):
     return answer
 
 
-def describe_region(values, mask, n_components, geometry, wcs, threshold, threshold_rule, valid):
-    """Measurements of the region ``mask`` of ``values`` (see :func:`salient_extent`)."""
-    if not mask.any():
+def describe_region(values, mask, n_components, geometry, wcs, threshold, threshold_rule, valid, pixels=None):
+    """Measurements of the region ``mask`` of ``values`` (see :func:`salient_extent`);
+    ``pixels``: the mask's :func:`~glue_xai.methods.measure_geometry.region_pixels`, when
+    the caller has them (:meth:`Geometry.group` does)."""
+    pixels = region_pixels(mask) if pixels is None else pixels  # found once for the measurements below
+    if len(pixels[0]) == 0:
         raise ValueError("nothing is above the threshold near the source centre")
-    pixels = region_pixels(mask)  # found once for the measurements below
     (start, end), _ = farthest_pair(mask, pixels)
     inside = np.where(mask, values, -np.inf)
     first, second = two_strongest_peaks(inside, mask, geometry.min_peak_separation_px, geometry.beam_px)

@@ -40,14 +40,42 @@ def regions(mask, min_area_px):
     return relabel[labels], int(keep.sum())
 
 
+def labelled_pixels(mask):
+    """``(raw, ys, xs, raw_owner, n_raw)``: the connected regions of ``mask`` labelled
+    once (``raw``, 8-connectivity, as :func:`regions` labels them), and their pixels row
+    by row with their labels. Filtering, grouping and measuring the regions from these
+    pixel lists, instead of from relabelled images, spares a pass over every pixel of the
+    image at each step."""
+    raw, n_raw = ndimage.label(mask, structure=_EIGHT)
+    ys, xs = np.nonzero(raw)
+    return raw, ys, xs, raw[ys, xs], n_raw
+
+
+def area_relabel(raw_owner, n_raw, min_area_px):
+    """The relabelling of :func:`regions` (raw label -> kept label, 0 for regions smaller
+    than ``min_area_px``) from the labelled pixels' raw labels, and the number kept."""
+    areas = np.bincount(raw_owner, minlength=n_raw + 1)
+    keep = areas >= min_area_px
+    keep[0] = False
+    relabel = np.zeros(n_raw + 1, dtype=int)
+    relabel[keep] = np.arange(1, keep.sum() + 1)
+    return relabel, int(keep.sum())
+
+
 def _region_stats(labels, n, centre_xy):
     """Per region: nearest distance to the centre (px), its pixels (x, y), its centroid
     offset and its rim (see :func:`_rims`). One pass over the labelled pixels for all the
     regions: sorted by label (stably), each region's pixels keep the row-major order a
     search of its own box gives, so every number is the one of a region-by-region search."""
     ys, xs = np.nonzero(labels)
-    owner = labels[ys, xs]
-    on_rim = _on_rim(labels, ys, xs, owner)
+    return _stats_of_pixels(labels, ys, xs, labels[ys, xs], n, centre_xy)
+
+
+def _stats_of_pixels(labels, ys, xs, owner, n, centre_xy, relabel=None):
+    """:func:`_region_stats` from the labelled pixels ``(ys, xs)`` (row by row) and their
+    labels ``owner``; ``labels`` is the label image, or with ``relabel`` the raw label
+    image that ``relabel`` maps to those labels."""
+    on_rim = _on_rim(labels, ys, xs, owner, relabel)
     order = np.argsort(owner, kind="stable")
     ys, xs, owner, on_rim = ys[order], xs[order], owner[order], on_rim[order]
     points = np.column_stack([xs, ys]).astype(float)
@@ -75,17 +103,19 @@ def _rims(labels):
     return (labels > 0) & ~inner
 
 
-def _on_rim(labels, ys, xs, owner):
+def _on_rim(labels, ys, xs, owner, relabel=None):
     """:func:`_rims` at the labelled pixels ``(ys, xs)`` (their labels ``owner``), looking
     at those pixels' four neighbours only instead of the whole image (beyond the image
-    counts as background, as :func:`_rims`'s padding makes it)."""
+    counts as background, as :func:`_rims`'s padding makes it). With ``relabel``,
+    ``labels`` holds raw labels that ``relabel`` maps to ``owner``'s."""
     height, width = labels.shape
     rim = np.zeros(len(ys), dtype=bool)
     for dy, dx in ((-1, 0), (1, 0), (0, -1), (0, 1)):
         y, x = ys + dy, xs + dx
         inside = (y >= 0) & (y < height) & (x >= 0) & (x < width)
         rim |= ~inside
-        rim[inside] |= labels[y[inside], x[inside]] != owner[inside]
+        beside = labels[y[inside], x[inside]]
+        rim[inside] |= (beside if relabel is None else relabel[beside]) != owner[inside]
     return rim
 
 
@@ -147,15 +177,17 @@ def _cos_deg(degrees):
 
 
 def source_group(labels, n, centre_xy, centre_radius_px, link_px, opposite_deg=30.0, distance_ratio=3.0,
-                 max_distance_px=np.inf):
+                 max_distance_px=np.inf, stats=None):
     """Indices (1-based labels) of the regions making up the central source (see module doc).
 
     Regions whose nearest pixel is farther than ``max_distance_px`` from the centre never
-    count. Returns an empty list when no region is close enough.
+    count. Returns an empty list when no region is close enough. ``stats``: the regions'
+    :func:`_region_stats`, when the caller has them (``labels`` is then not read).
     """
     if n == 0:
         return []
-    stats = _region_stats(labels, n, np.asarray(centre_xy, dtype=float))
+    if stats is None:
+        stats = _region_stats(labels, n, np.asarray(centre_xy, dtype=float))
     allowed = [i for i in range(n) if stats[i]["nearest"] <= max_distance_px]
     if not allowed:
         return []
