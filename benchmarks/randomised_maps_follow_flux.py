@@ -15,7 +15,10 @@ methods view does):
 If |rho(R, F)| is close to 1, a randomised network's occlusion map is just "how much
 emission this patch hides", and the randomisation test's |rho(T, R)| then measures how
 closely the trained map follows the emission's brightness, not whether the method ignores
-the weights. Prints each cutout and the medians.
+the weights. The partial rank correlation rho(T, R | F) asks what is left once the hidden
+flux is held fixed: how much the trained map still shares with the randomised one beyond
+"brightness". Prints each cutout and the medians. ``--limit N`` takes N sources spread
+evenly over the part, as ``bench_trust.py --limit`` does (the first N with ``--n``).
 """
 import argparse
 
@@ -33,10 +36,28 @@ def hidden_flux_map(x, hidden, patch, stride):
     return np.where(np.any(x != hidden, axis=0), flux, 0.0)
 
 
+def partial_rank_correlation(t, r, f, region):
+    """Spearman rho of ``t`` and ``r`` with ``f`` held fixed, over the pixels of ``region``
+    where any of the three maps is not 0: the ranks' residuals after a least-squares fit
+    on the ranks of ``f``, correlated (NaN with fewer than 4 pixels)."""
+    from scipy.stats import rankdata
+
+    where = region & ((t != 0) | (r != 0) | (f != 0))
+    if where.sum() < 4:
+        return np.nan
+    ranks = [rankdata(m[where]) for m in (t, r, f)]
+    design = np.stack([np.ones(where.sum()), ranks[2]], axis=1)
+    residuals = [v - design @ np.linalg.lstsq(design, v, rcond=None)[0] for v in ranks[:2]]
+    norm = np.linalg.norm(residuals[0]) * np.linalg.norm(residuals[1])
+    return float(residuals[0] @ residuals[1] / norm) if norm > 0 else np.nan
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", default="tune", choices=("tune", "report"))
     parser.add_argument("--n", type=int, default=12, help="the first N cutouts of the part")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="N cutouts spread evenly over the part, as bench_trust.py --limit (overrides --n)")
     args = parser.parse_args(argv)
 
     import glue_xai as gx
@@ -46,7 +67,7 @@ def main(argv=None):
     from glue_xai.methods.substrate import make_substrate
 
     model = gx.load_model("mirabest-fr")
-    sources = load_part(args.part)[3][:args.n]
+    sources = load_part(args.part, args.limit)[3] if args.limit else load_part(args.part)[3][:args.n]
     randomised = randomised_copy(model, seed=0)
     rows = []
     for s in sources:
@@ -58,11 +79,14 @@ def main(argv=None):
         everywhere = np.ones(trained.shape, bool)
         rows.append([rank_correlation(trained, random_map, everywhere),
                      rank_correlation(random_map, flux, everywhere),
-                     rank_correlation(trained, flux, everywhere)])
-        print("rho(T, R) %+.2f   rho(R, F) %+.2f   rho(T, F) %+.2f" % tuple(rows[-1]), flush=True)
+                     rank_correlation(trained, flux, everywhere),
+                     partial_rank_correlation(trained, random_map, flux, everywhere)])
+        print("rho(T, R) %+.2f   rho(R, F) %+.2f   rho(T, F) %+.2f   rho(T, R | F) %+.2f" % tuple(rows[-1]),
+              flush=True)
     rows = np.abs(np.array(rows))
     print(f"median |rho| over {len(rows)} {args.part}-part cutouts: trained vs randomised {np.median(rows[:, 0]):.2f}, "
-          f"randomised vs hidden flux {np.median(rows[:, 1]):.2f}, trained vs hidden flux {np.median(rows[:, 2]):.2f}")
+          f"randomised vs hidden flux {np.median(rows[:, 1]):.2f}, trained vs hidden flux {np.median(rows[:, 2]):.2f}, "
+          f"trained vs randomised with the hidden flux held fixed {np.nanmedian(rows[:, 3]):.2f}")
 
 
 if __name__ == "__main__":
