@@ -177,16 +177,25 @@ def sigma_clipped_background(image, sigma=3.0, iterations=5):
     for done in range(1, iterations + 1):
         med, std = _sorted_median(ordered[lo:hi]), values.std()
         limit = sigma * std
-        keep = np.abs(values - med) <= limit
-        n_keep = int(np.count_nonzero(keep))
+        start = _first_within(ordered, lo, hi, med, limit)
+        if start is None:  # none within below the median: the plain round, as before
+            keep = np.abs(values - med) <= limit
+            n_keep = int(np.count_nonzero(keep))
+            if n_keep == values.size or n_keep < 10:
+                break
+            answer = _sigma_clipped_reference(values[keep], sigma, iterations - done)  # never expected
+            break
+        # |v - med| <= limit, rounded, holds on one interval of v (v - med rounds
+        # monotonically): the kept values are the sorted run from ``start`` to ``stop``,
+        # found by the same test at its two ends, and kept in their own order by comparing
+        # with the run's first and last values; a round that keeps everything ends the
+        # clipping without building its mask.
+        stop = _stop_within(ordered, start, hi, med, limit)
+        n_keep = stop - start
         if n_keep == values.size or n_keep < 10:
             break
-        values = values[keep]
-        start = _first_within(ordered, lo, hi, med, limit)
-        if start is None or not _run_is(ordered, lo, hi, start, n_keep, med, limit):  # never expected
-            answer = _sigma_clipped_reference(values, sigma, iterations - done)
-            break
-        lo, hi = start, start + n_keep
+        values = values[(values >= ordered[start]) & (values <= ordered[stop - 1])]
+        lo, hi = start, stop
     if answer is None:
         median = _sorted_median(ordered[lo:hi])
         if median == 0 and _has_negative_zero(ordered[lo:hi]):
@@ -223,13 +232,17 @@ def _first_within(ordered, lo, hi, med, limit):
     return start if start < hi else None
 
 
-def _run_is(ordered, lo, hi, start, n_keep, med, limit):
-    """Whether ``ordered[start:start + n_keep]`` is exactly the run of ``ordered[lo:hi]`` within the limit."""
-    stop = start + n_keep
-    if stop > hi or not _within(ordered[stop - 1], med, limit):
-        return False
-    return (start == lo or not _within(ordered[start - 1], med, limit)) and (
-        stop == hi or not _within(ordered[stop], med, limit))
+def _stop_within(ordered, start, hi, med, limit):
+    """One past the last index of ``ordered[start:hi]`` within ``limit`` of ``med``, given
+    that ``ordered[start]`` is within (the values within are one run): found near ``med +
+    limit`` by ``searchsorted``, then settled by the exact test."""
+    stop = start + int(np.searchsorted(ordered[start:hi], med + limit, side="right"))
+    stop = max(stop, start + 1)
+    while stop < hi and _within(ordered[stop], med, limit):
+        stop += 1
+    while stop > start + 1 and not _within(ordered[stop - 1], med, limit):
+        stop -= 1
+    return stop
 
 
 _RECENT = []  # [(key, values, answer)], newest last: see sigma_clipped_background
