@@ -1,6 +1,6 @@
 """Why perturbation maps fail the randomisation test on radio cutouts: a measured reason.
 
-Run by hand:  python benchmarks/randomised_maps_follow_flux.py [--part tune] [--n 12]
+Run by hand:  python benchmarks/randomised_maps_follow_flux.py [--part tune] [--n 12] [--method lime]
 
 For each cutout, three occlusion maps at the method's defaults are compared by Spearman
 rank correlation over the pixels where either map is not exactly 0 (as the Compare
@@ -36,6 +36,19 @@ def hidden_flux_map(x, hidden, patch, stride):
     return np.where(np.any(x != hidden, axis=0), flux, 0.0)
 
 
+#: The LIME options an explanation records that ``lime()`` takes.
+LIME_OPTIONS = ("n_samples", "segmentation", "n_segments", "scale", "substrate", "kernel_width", "alpha")
+
+
+def hidden_flux_per_superpixel(x, hidden, segments):
+    """The flux each LIME superpixel hides, painted as LIME paints a superpixel's weight."""
+    from glue_xai.methods.lime import superpixel_map
+
+    difference = (x - hidden).sum(axis=0)
+    flux = np.bincount(segments.ravel(), weights=difference.ravel(), minlength=int(segments.max()) + 1)
+    return superpixel_map(flux, segments, x, hidden)
+
+
 def partial_rank_correlation(t, r, f, region):
     """Spearman rho of ``t`` and ``r`` with ``f`` held fixed, over the pixels of ``region``
     where any of the three maps is not 0: the ranks' residuals after a least-squares fit
@@ -56,6 +69,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", default="tune", choices=("tune", "report"))
     parser.add_argument("--n", type=int, default=12, help="the first N cutouts of the part")
+    parser.add_argument("--method", default="occlusion", choices=("occlusion", "lime"))
     parser.add_argument("--limit", type=int, default=None,
                         help="N cutouts spread evenly over the part, as bench_trust.py --limit (overrides --n)")
     args = parser.parse_args(argv)
@@ -63,6 +77,7 @@ def main(argv=None):
     import glue_xai as gx
     from bench_trust import load_part
     from glue_xai.methods.compare import randomised_copy, rank_correlation
+    from glue_xai.methods.lime import lime
     from glue_xai.methods.occlusion import occlusion
     from glue_xai.methods.substrate import make_substrate
 
@@ -71,11 +86,18 @@ def main(argv=None):
     randomised = randomised_copy(model, seed=0)
     rows = []
     for s in sources:
-        e = gx.explain(model, s.image, method="occlusion", seed=0)
+        e = gx.explain(model, s.image, method=args.method, seed=0)
         x, p = e.model_input, e.params
         trained = e.model_map
-        random_map = occlusion(randomised, x, e.target, seed=0)["map"]
-        flux = hidden_flux_map(x, make_substrate(x, p["substrate"], seed=0), p["patch"], p["stride"])
+        if args.method == "occlusion":
+            random_map = occlusion(randomised, x, e.target, seed=0)["map"]
+            flux = hidden_flux_map(x, make_substrate(x, p["substrate"], seed=0), p["patch"], p["stride"])
+        else:  # the same superpixels, samples and substrate as the trained network's LIME
+            options = {k: p[k] for k in LIME_OPTIONS}  # explain's defaults, as recorded
+            random_run = lime(randomised, x, e.target, seed=0, **options)
+            random_map, segments = random_run["map"], random_run["segments"]
+            flux = hidden_flux_per_superpixel(x, make_substrate(x, p["substrate"], segments=segments, seed=0),
+                                              segments)
         everywhere = np.ones(trained.shape, bool)
         rows.append([rank_correlation(trained, random_map, everywhere),
                      rank_correlation(random_map, flux, everywhere),
