@@ -63,10 +63,13 @@ def scatter(bench, numbers, path):
     true = bench["true"]
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.0), sharex=True, sharey=True)
     method = {"saliency": "saliency", "smoothgrad": "SmoothGrad",
-              "gradcam_block2": "Grad-CAM (2nd block)"}.get(numbers["chosen_on_tune"], numbers["chosen_on_tune"])
+              "gradcam_block2": "Grad-CAM (2nd block)",
+              "gradcam_block2_8_symmetries": "Grad-CAM (2nd block, 8 symmetries)"}.get(
+        numbers["chosen_on_tune"], numbers["chosen_on_tune"])
     maps_label = f"length from the classifier's {method} maps"
     for axis, key, name, label in ((axes[0], "from_maps", "from_maps", maps_label),
-                                   (axes[1], "direct", "direct_cnn", "CNN trained on lengths")):
+                                   (axes[1], "direct", "direct_cnn",
+                                    f"CNN trained on lengths ({numbers['direct_cnn'].get('epochs', 30)} epochs)")):
         axis.scatter(true, bench[key], s=6, alpha=0.6)
         top = max(true.max(), bench[key].max()) * 1.05
         axis.plot([0, top], [0, top], "k:", lw=0.8)
@@ -103,11 +106,13 @@ def main(argv=None):
     parser.add_argument("--data", default=None, help="FITS file of the simulated set (read or written)")
     parser.add_argument("--bench", default=None, help=".npz written by bench_bar_length.py --save")
     parser.add_argument("--bench-json", default=None, help="JSON written by bench_bar_length.py --json")
+    parser.add_argument("--bar-length-only", action="store_true", help="only the bar-length figure (needs --bench)")
     args = parser.parse_args(argv)
-    images, truth = galaxy_dataset(args.data)
     OUT.mkdir(exist_ok=True)
-    gallery(images, truth, OUT / "galaxies_smoothgrad.png")
-    bulge_to_total(images, truth, OUT / "galaxies_bulge_to_total.png")
+    if not args.bar_length_only:
+        images, truth = galaxy_dataset(args.data)
+        gallery(images, truth, OUT / "galaxies_smoothgrad.png")
+        bulge_to_total(images, truth, OUT / "galaxies_bulge_to_total.png")
     if args.bench and args.bench_json:
         with open(args.bench_json) as f:
             numbers = json.load(f)
