@@ -163,6 +163,22 @@ def render(truth, size=IMAGE_SIZE, components=("disc", "bulge", "bar"), noise_rn
     return image.astype(np.float32)
 
 
+def light_region(truth, fraction=0.8, size=IMAGE_SIZE, band="r"):
+    """Where the galaxy is: a (size, size) boolean mask of the brightest pixels of its
+    noiseless, PSF-convolved ``band`` image that together hold ``fraction`` of its light.
+
+    With 0.8 it covers 17% of a 64x64 image on average (5% to 36% in the report part of
+    the training set): a map spread evenly over the image puts that share of its weight
+    on it, the chance level.
+    """
+    clean = render(truth, size, noise_rng=None)[BANDS.index(band)].ravel()
+    order = np.argsort(-clean)
+    n = int(np.searchsorted(np.cumsum(clean[order]), fraction * clean.sum())) + 1
+    mask = np.zeros(clean.size, dtype=bool)
+    mask[order[:n]] = True
+    return mask.reshape(size, size)
+
+
 def simulate_galaxies(n, seed=0, size=IMAGE_SIZE, barred_fraction=0.5, progress=None):
     """``n`` galaxies from one ``seed``: images (n, 3, size, size) float32 (g, r, z in
     nanomaggies per pixel) and an astropy Table of their truth (:data:`TRUTH_COLUMNS`).

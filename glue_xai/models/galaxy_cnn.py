@@ -40,16 +40,27 @@ class GalaxyCNN(PooledCNN):
     Average pooling and no strides: input gradients carry no checkerboard, so saliency
     maps follow the galaxy's structure. About 62 thousand weights (a 0.25 MB file) and
     4 million multiply-adds for a 64x64 image in three bands.
+
+    ``pools``: how many 2x2 average pools the trunk has, the first before the first
+    convolution and one before each later convolution until the count is reached. The
+    default (4, one per convolution) ends on a 4x4 grid of 4.2" cells; 2 ends on a 16x16
+    grid of 1.05" cells, fine enough for a feature map to follow a bulge, a bar or a disc
+    (the galaxy SFNet's trunk) at four times the multiply-adds.
     """
 
     def __init__(self, in_channels=3, n_classes=2, widths=(16, 32, 64, 64), dropout=0.2,
-                 softening=DECALS_SOFTENING):
+                 softening=DECALS_SOFTENING, pools=None):
         super().__init__()
         if len(softening) != in_channels:
             raise ValueError(f"softening needs one value per band ({in_channels}), got {list(softening)}")
+        pools = len(widths) if pools is None else int(pools)
+        if not 1 <= pools <= len(widths):
+            raise ValueError(f"pools must be 1 to {len(widths)}, got {pools}")
         layers = [AsinhStretch(softening), nn.AvgPool2d(2), *_conv_block(in_channels, widths[0], kernel_size=5)]
-        for n_in, n_out in zip(widths[:-1], widths[1:]):
-            layers += [nn.AvgPool2d(2), *_conv_block(n_in, n_out)]
+        for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
+            if i < pools:
+                layers.append(nn.AvgPool2d(2))
+            layers += _conv_block(n_in, n_out)
         self.trunk = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)

@@ -28,6 +28,10 @@ DATA_SEED = 0
 BOOTSTRAP_DRAWS = 1000
 BAR_CLASSES = ("unbarred", "barred")
 BT_OUTPUTS = ("bulge_to_total", "bar_to_total")
+#: galaxy-bt-sfnet's trunk: GalaxyCNN with two 2x2 pools, feature maps on a 16x16 grid.
+BT_TRUNK_OPTIONS = {"pools": 2}
+#: Its epochs: on the tune part 45 beat 30 (B/T r 0.864 against 0.819, bar/T 0.902 against 0.817).
+BT_EPOCHS = 45
 PREPROCESSING = {"background": "none", "scale": "none"}
 SIMULATION_NOTE = ("simulated with glue_xai.data.galaxies (GalSim): exponential disc + de Vaucouleurs bulge "
                    "+ (half of them) a Sersic n=0.3 bar, g/r/z at 0.262 arcsec/pixel in nanomaggies, Moffat PSF, "
@@ -206,27 +210,32 @@ def train_bar_classifier(out_dir, images, truth, parts, epochs=30, seed=0, log=p
     return card
 
 
-def train_bt_sfnet(out_dir, images, truth, parts, epochs=30, k=8, seed=0, log=print):
+def train_bt_sfnet(out_dir, images, truth, parts, epochs=None, k=8, seed=0, log=print):
     """Train, choose and report ``galaxy-bt-sfnet``; write ``galaxy_bt_sfnet.pt`` and ``.json``."""
     import torch
 
     from glue_xai.models.card import ModelCard
     from glue_xai.models.sfnet import SFNet
 
+    epochs = BT_EPOCHS if epochs is None else int(epochs)
     x = torch.from_numpy(images)
     y = torch.from_numpy(np.stack([np.asarray(truth[c], dtype=np.float32) for c in BT_OUTPUTS], 1))
     tr, tu, rp = parts["train"], parts["tune"], parts["report"]
     torch.manual_seed(seed)
+    # The trunk stops pooling at a 16x16 grid (1.05" cells): on the default 4x4 grid each
+    # cell saw the whole image and the feature maps lay mostly on the sky and the image's
+    # edges (on the tune part: 20% of a map on the galaxy's light region, chance 17%).
     options = {"in_channels": 3, "n_classes": len(BT_OUTPUTS), "k": k, "trunk": "galaxy_cnn",
-               "task": "regression"}
+               "trunk_options": dict(BT_TRUNK_OPTIONS), "task": "regression"}
     module = SFNet(**options)
     best_epoch, history, seconds = fit(
         module, x[tr], y[tr], x[tu], y[tu], torch.nn.MSELoss(),
-        lambda out, target: -rmse(out[:, 0], target[:, 0]), epochs, seed, log=log)
+        # Both outputs choose the epoch (the sum of their RMSEs), as both are reported.
+        lambda out, target: -rmse(out[:, 0], target[:, 0]) - rmse(out[:, 1], target[:, 1]), epochs, seed, log=log)
     out_tune, out_report = predict(module, x[tu]), predict(module, x[rp])
     target_tune, target_report = y[tu].numpy(), y[rp].numpy()
     report = {"n_galaxies": int(len(rp))}
-    tune = {"n_galaxies": int(len(tu)), "note": "chose the epoch: not a result"}
+    tune = {"n_galaxies": int(len(tu)), "note": "chose the epoch (sum of the two outputs' RMSE): not a result"}
     for j, name in enumerate(BT_OUTPUTS):
         report[name] = {"pearson_r": bootstrap_interval(pearson_r, out_report[:, j], target_report[:, j]),
                         "rmse": bootstrap_interval(rmse, out_report[:, j], target_report[:, j])}
@@ -251,6 +260,7 @@ def train_bt_sfnet(out_dir, images, truth, parts, epochs=30, k=8, seed=0, log=pr
             "task": "regression",
             **_training_info(truth, parts, seed, epochs, best_epoch, seconds, history, tune, report,
                              data_seed=False)})
+    card.info["recipe"] = f"python -m glue_xai.models.train_galaxies --only bt --epochs {epochs} --seed {seed}"
     _save(module, card, out_dir, "galaxy_bt_sfnet")
     return card
 
@@ -288,7 +298,8 @@ def main(argv=None):
     parser.add_argument("--data", default=None,
                         help="FITS file of the simulated set: read if it exists, else written (default: "
                              "simulate in memory)")
-    parser.add_argument("--epochs", type=int, default=30, help="epochs for each model (default 30)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="epochs for each model (default 30 for galaxy-bars, 45 for galaxy-bt-sfnet)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split and the training (default 0)")
     parser.add_argument("--only", choices=("bars", "bt"), default=None, help="train only one of the two models")
     args = parser.parse_args(argv)
@@ -301,7 +312,7 @@ def main(argv=None):
     parts = split_parts(len(truth), args.seed)
     cards = {}
     if args.only in (None, "bars"):
-        card = train_bar_classifier(args.out, images, truth, parts, args.epochs, args.seed)
+        card = train_bar_classifier(args.out, images, truth, parts, args.epochs or 30, args.seed)
         cards["galaxy-bars"] = card.info["report"]
     if args.only in (None, "bt"):
         card = train_bt_sfnet(args.out, images, truth, parts, args.epochs, seed=args.seed)
