@@ -51,6 +51,10 @@ def test_viewer_shows_the_sfnet_features_with_their_contributions(app, qtbot, fr
     legend = artist.legend_text()
     for j, c in zip(e.extras["features"], e.extras["contributions"]):
         assert f"f{j} {c:+.2f}" in legend
+    # Four entries to a line (the bias last), so a k = 8 model's list stays inside the viewer.
+    feature_lines = legend.splitlines()[2:]
+    assert len(feature_lines) == 2 and all(len(line.split(", ")) <= 4 for line in feature_lines)
+    assert feature_lines[-1].endswith(f"bias {e.extras['bias']:+.2f}")
 
     viewer.state.sfnet_feature = 2  # the second strongest feature alone
     qtbot.waitUntil(lambda: artist.explanation is not None and artist.explanation.params["feature"] == 2

@@ -300,7 +300,9 @@ class XAIExplanationLayerArtist(BaseImageLayerArtist):
             shown = e.params.get("feature", 0)
             parts = [f"{'>' if rank == shown else ''}f{j} {c:+.2f}"
                      for rank, (j, c) in enumerate(zip(e.extras["features"], e.extras["contributions"]), start=1)]
-            text += "\n" + ", ".join(parts) + f" (bias {e.extras['bias']:+.2f})"
+            parts.append(f"bias {e.extras['bias']:+.2f}")
+            # Four to a line: a k = 8 model's list would otherwise run past the viewer's edge.
+            text += "".join(("\n" if i % 4 == 0 else ", ") + part for i, part in enumerate(parts))
         return text
 
     def _legend_row(self):
