@@ -6,7 +6,10 @@ light region (:func:`glue_xai.data.galaxies.light_region`: the brightest pixels 
 80% of its noiseless r-band light), against the share of the image that region covers,
 which is what a flat map would put there (chance). Also the share within 16 pixels
 (4.2") of the centre (chance 0.196) and how often the map's peak lies on the image's
-outermost row or column. The same for the summed map of ``method="features"`` for B/T
+outermost row or column, the offset of the map's |map|-weighted centre from the galaxy's
+centre (pixels; +y is up in the figures, which draw row 0 at the bottom) and the
+share of |map| in the image's bottom and top 8 rows (a border stripe; 0.125 each for a
+flat map, about 0.02 for a map on the galaxy). The same for the summed map of ``method="features"`` for B/T
 (each active feature's map times its head weight). Each galaxy's features are averaged;
 the intervals resample the galaxies (1000 seeded draws).
 
@@ -19,6 +22,7 @@ import json
 import numpy as np
 
 CENTRE_RADIUS_PIX = 16
+BORDER_ROWS = 8
 
 
 def map_shares(weights, region):
@@ -33,6 +37,21 @@ def map_shares(weights, region):
     return float((weights * region).sum() / total), float((weights * centre).sum() / total), bool(on_edge)
 
 
+def map_placement(weights, centre_xy):
+    """``(dx, dy, bottom rows' share, top rows' share)`` of |map|: where its weighted
+    centre lies against the galaxy's centre (x, y in pixels) and the border rows' weight."""
+    weights = np.abs(weights)
+    y, x = np.indices(weights.shape)
+    total = weights.sum()
+    return ((weights * x).sum() / total - centre_xy[0], (weights * y).sum() / total - centre_xy[1],
+            weights[:BORDER_ROWS].sum() / total, weights[-BORDER_ROWS:].sum() / total)
+
+
+def galaxy_centre(row, size=64):
+    """The galaxy's centre (x, y) in pixels: GalSim draws it at the image's true centre plus the offsets."""
+    return (size - 1) / 2 + row["x_offset_pix"], (size - 1) / 2 + row["y_offset_pix"]
+
+
 def measure(model, images, truth, indices, target="bulge_to_total"):
     """One row per galaxy: mean over its active features of the three measures, the same
     for the summed map, and the chance level (the light region's share of the image)."""
@@ -44,17 +63,22 @@ def measure(model, images, truth, indices, target="bulge_to_total"):
     for i in indices:
         region = light_region(truth[i], size=images.shape[-1])
         fe = explain_features(model, images[i], target=target)
-        shares = [map_shares(m, region) for m in fe.maps if np.abs(m).sum() > 0]
+        drawn = [m for m in fe.maps if np.abs(m).sum() > 0]
+        shares = [map_shares(m, region) for m in drawn]
+        placement = np.array([map_placement(m, galaxy_centre(truth[i], images.shape[-1])) for m in drawn])
         for j, s in zip(fe.features, shares):
             per_feature.setdefault(int(j), []).append((s[0], region.mean()))
         weights = fe.contributions / np.where(fe.activations == 0, 1, fe.activations)
         summed = map_shares(np.tensordot(weights, fe.maps, 1), region)
-        rows.append([region.mean(), *np.mean(shares, axis=0), *summed])
+        offset = np.hypot(placement[:, 0], placement[:, 1])
+        rows.append([region.mean(), *np.mean(shares, axis=0), *summed, *placement.mean(0), offset.mean()])
     return np.array(rows, dtype=float), per_feature
 
 
 COLUMNS = ("chance_on_galaxy", "feature_on_galaxy", "feature_within_16px", "feature_peak_on_edge",
-           "summed_on_galaxy", "summed_within_16px", "summed_peak_on_edge")
+           "summed_on_galaxy", "summed_within_16px", "summed_peak_on_edge",
+           "feature_centre_dx_pix", "feature_centre_dy_pix", "feature_bottom_8_rows", "feature_top_8_rows",
+           "feature_centre_offset_pix")
 
 
 def summarise(rows, per_feature, draws=1000, seed=0):
@@ -81,6 +105,7 @@ def main(argv=None):
     parser.add_argument("--weights", default=None, help="an SFNet's .pt (default: the shipped galaxy-bt-sfnet)")
     parser.add_argument("--card", default=None, help="its card (.json), with --weights")
     parser.add_argument("--json", default=None, help="write the numbers here too")
+    parser.add_argument("--n", type=int, default=None, help="only the part's first n galaxies")
     args = parser.parse_args(argv)
     import torch
 
@@ -92,7 +117,7 @@ def main(argv=None):
     images, truth = galaxy_dataset(args.data)
     model = (gx.load_model(args.weights, card=args.card, device="cpu") if args.weights
              else gx.load_model("galaxy-bt-sfnet", device="cpu"))
-    rows, per_feature = measure(model, images, truth, split_parts(len(truth))[args.part])
+    rows, per_feature = measure(model, images, truth, split_parts(len(truth))[args.part][:args.n])
     numbers = {"part": args.part, "model": args.weights or "galaxy-bt-sfnet", **summarise(rows, per_feature)}
     text = json.dumps(numbers, indent=1)
     print(text)

@@ -64,3 +64,50 @@ def test_shipped_sfnet_feature_maps_put_their_weight_on_the_galaxy():
     assert np.mean(summed) >= 2 * np.mean(chance), (np.mean(summed), np.mean(chance))
     assert np.mean(features) >= ON_GALAXY_FLOOR, np.mean(features)
     assert edge_peaks <= 0.1 * N_GALAXIES, edge_peaks
+
+
+def _weighted_centre(weights, pixel_of_index):
+    """(x, y) of |weights|' weighted centre, pixel_of_index mapping array indices to pixels."""
+    weights = np.abs(weights)
+    y, x = np.indices(weights.shape)
+    return np.array([(weights * pixel_of_index(x)).sum(), (weights * pixel_of_index(y)).sum()]) / weights.sum()
+
+
+def test_feature_maps_are_painted_where_the_trunk_computed_them():
+    # explain_features up-samples each 16x16 trunk map to the 64x64 image; the painting
+    # must not move it (a map's centre 4 px below the galaxy was the network's own doing,
+    # measured 0.006 px from the painting on 150 tune galaxies).
+    import torch
+
+    from glue_xai.methods.features import sfnet_module
+
+    images, _ = simulate_galaxies(4, seed=FRESH_SEED + 1)
+    model = gx.load_model("galaxy-bt-sfnet", device="cpu")
+    module = sfnet_module(model)
+    for image in images:
+        fe = explain_features(model, image, target="bulge_to_total")
+        with torch.inference_mode():
+            grid = module.feature_maps(model.tensor(image[None]))[0].numpy()
+        cell = image.shape[-1] // grid.shape[-1]  # 4 pixels; cell i covers pixels 4i .. 4i+3
+        for j, painted in zip(fe.features, fe.maps):
+            on_grid = _weighted_centre(grid[j], lambda i: cell * i + (cell - 1) / 2)
+            assert np.allclose(_weighted_centre(painted, lambda i: i), on_grid, atol=0.15), j
+
+
+def test_circular_padding_leaves_the_trunk_no_image_edge_to_fire_on():
+    # GalaxyCNN(padding_mode="circular") wraps the sky round: rolling a sky-noise image by
+    # one 16x16 cell (4 px) rolls every map by one cell, edges included. With the zero
+    # padding the shipped trunk has, the edge rows differ (the stripe a feature can learn).
+    import torch
+
+    from glue_xai.models.galaxy_cnn import GalaxyCNN
+
+    torch.manual_seed(0)
+    sky = torch.from_numpy(np.random.default_rng(FRESH_SEED).normal(0, 0.01, (1, 3, 64, 64)).astype(np.float32))
+    for mode, equivariant in (("circular", True), ("zeros", False)):
+        torch.manual_seed(0)
+        trunk = GalaxyCNN(pools=2, padding_mode=mode).trunk.eval()
+        with torch.inference_mode():
+            maps, rolled = trunk(sky), trunk(torch.roll(sky, 4, dims=2))
+        assert maps.shape[-2:] == (16, 16)
+        assert torch.allclose(torch.roll(maps, 1, dims=2), rolled, atol=1e-5) == equivariant, mode

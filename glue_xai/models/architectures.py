@@ -7,9 +7,10 @@ import torch
 from torch import nn
 
 
-def _conv_block(n_in, n_out, kernel_size=3, stride=1):
+def _conv_block(n_in, n_out, kernel_size=3, stride=1, padding_mode="zeros"):
     return nn.Sequential(
-        nn.Conv2d(n_in, n_out, kernel_size=kernel_size, stride=stride, padding=kernel_size // 2, bias=False),
+        nn.Conv2d(n_in, n_out, kernel_size=kernel_size, stride=stride, padding=kernel_size // 2, bias=False,
+                  padding_mode=padding_mode),
         nn.BatchNorm2d(n_out),
         nn.ReLU(inplace=False),
     )

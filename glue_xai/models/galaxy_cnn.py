@@ -46,21 +46,27 @@ class GalaxyCNN(PooledCNN):
     default (4, one per convolution) ends on a 4x4 grid of 4.2" cells; 2 ends on a 16x16
     grid of 1.05" cells, fine enough for a feature map to follow a bulge, a bar or a disc
     (the galaxy SFNet's trunk) at four times the multiply-adds.
+
+    ``padding_mode``: the convolutions' padding, ``"zeros"`` (the shipped models) or e.g.
+    ``"circular"``, which wraps the sky round so the trunk has no image edge to respond
+    to (on the tune part it removed the SFNet's border stripe but cost about 0.02 in B/T
+    and bar/T r over three seeds; docs/galaxies.rst).
     """
 
     def __init__(self, in_channels=3, n_classes=2, widths=(16, 32, 64, 64), dropout=0.2,
-                 softening=DECALS_SOFTENING, pools=None):
+                 softening=DECALS_SOFTENING, pools=None, padding_mode="zeros"):
         super().__init__()
         if len(softening) != in_channels:
             raise ValueError(f"softening needs one value per band ({in_channels}), got {list(softening)}")
         pools = len(widths) if pools is None else int(pools)
         if not 1 <= pools <= len(widths):
             raise ValueError(f"pools must be 1 to {len(widths)}, got {pools}")
-        layers = [AsinhStretch(softening), nn.AvgPool2d(2), *_conv_block(in_channels, widths[0], kernel_size=5)]
+        pad = {"padding_mode": padding_mode}
+        layers = [AsinhStretch(softening), nn.AvgPool2d(2), *_conv_block(in_channels, widths[0], 5, **pad)]
         for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
             if i < pools:
                 layers.append(nn.AvgPool2d(2))
-            layers += _conv_block(n_in, n_out)
+            layers += _conv_block(n_in, n_out, **pad)
         self.trunk = nn.Sequential(*layers)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout)
