@@ -47,10 +47,10 @@ class GalaxyCNN(PooledCNN):
     grid of 1.05" cells, fine enough for a feature map to follow a bulge, a bar or a disc
     (the galaxy SFNet's trunk) at four times the multiply-adds.
 
-    ``padding_mode``: the convolutions' padding, ``"zeros"`` (the shipped models) or e.g.
-    ``"circular"``, which wraps the sky round so the trunk has no image edge to respond
-    to (on the tune part it removed the SFNet's border stripe but cost about 0.02 in B/T
-    and bar/T r over three seeds; docs/galaxies.rst).
+    ``padding_mode``: the convolutions' padding, ``"zeros"`` (galaxy-bars) or
+    ``"circular"`` (galaxy-bt-sfnet), which wraps the sky round so the trunk has no image
+    edge to respond to: with zero padding the SFNet's maps sat 4 px below the galaxy with a
+    stripe by the bottom edge (tune part; docs/galaxies.rst).
     """
 
     def __init__(self, in_channels=3, n_classes=2, widths=(16, 32, 64, 64), dropout=0.2,
