@@ -158,3 +158,23 @@ def test_pixels_both_maps_leave_at_zero_do_not_make_agreement():
     # Independent values on a shared support: with the 375 shared zeros counted the rank
     # correlation would be about 0.9; without them it is near 0.
     assert abs(rank_correlation(a, b, region)) < 0.5
+
+
+def test_a_failed_perturbation_check_is_explained_under_the_figure(comparison):
+    import copy
+
+    from glue_xai.methods.compare_plot import PERTURBATION_NOTE, RANDOMISATION_MAX
+
+    figure = plot_comparison(comparison)
+    perturbation_failed = any(m in ("lime", "elime", "occlusion", "rise", "shapley")
+                              and comparison.quality[m]["randomisation"] > RANDOMISATION_MAX
+                              for m in comparison.methods)
+    assert (PERTURBATION_NOTE in figure._suptitle.get_text()) == perturbation_failed
+    gradient_fails = copy.deepcopy(comparison)  # a gradient method failing is not explained away
+    for m in gradient_fails.methods:
+        gradient_fails.quality[m]["randomisation"] = 0.9 if m == "saliency" else 0.1
+    assert PERTURBATION_NOTE not in plot_comparison(gradient_fails)._suptitle.get_text()
+    occlusion_fails = copy.deepcopy(gradient_fails)
+    occlusion_fails.quality["occlusion"]["randomisation"] = 0.9
+    assert PERTURBATION_NOTE in plot_comparison(occlusion_fails)._suptitle.get_text()
+

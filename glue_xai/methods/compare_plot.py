@@ -32,6 +32,16 @@ LABELS = {"saliency": "saliency", "smoothgrad": "SmoothGrad", "integrated_gradie
           "shapley": "Shapley"}
 
 
+#: Methods that hide parts of the image and watch the score.
+PERTURBATION_METHODS = ("lime", "elime", "occlusion", "rise", "shapley")
+#: Said under the figure when one of them fails the randomisation check: a network with
+#: random weights also answers to how much emission is hidden, so its map ranks like the
+#: flux, and so does the trained map of a model that uses the bright parts (docs/trust.rst
+#: measures it: with the hidden flux held fixed the correlation falls to about 0.25-0.3).
+PERTURBATION_NOTE = ("perturbation maps follow the flux a region hides even with random weights:\n"
+                     "a high random-network ρ there partly means the map follows brightness (docs: trust)")
+
+
 def method_label(method):
     return LABELS.get(method, method.replace("_", " "))
 
@@ -80,8 +90,14 @@ def plot_comparison(comparison, figure=None, ncols=None, title=None):
         title += "\nnot shown: " + "; ".join(f"{m}: {why}" for m, why in comparison.failed.items())
     title += (f"\nred numbers fail a check: on-source share < {ON_SOURCE_MIN:g} or random-network ρ > "
               f"{RANDOMISATION_MAX:g}")
+    if any(method in PERTURBATION_METHODS and comparison.quality[method]["randomisation"] > RANDOMISATION_MAX
+           for method in methods):
+        title += "\n" + PERTURBATION_NOTE
     figure.suptitle(title, fontsize="medium")
-    figure.subplots_adjust(left=0.02, right=0.94, top=0.86 if nrows > 1 else 0.78, bottom=0.2 if nrows == 1 else 0.1, wspace=0.12,
+    # Room for every title line (about 0.2 inch each), below the suptitle's own 2% margin
+    # and above the panels' titles (0.25 inch).
+    top = 0.98 - (0.2 * (title.count("\n") + 1) + 0.25) / figure.get_figheight()
+    figure.subplots_adjust(left=0.02, right=0.94, top=top, bottom=0.2 if nrows == 1 else 0.1, wspace=0.12,
                            hspace=0.42)
     return figure
 
