@@ -27,6 +27,8 @@ BORDER_ROWS = 8
 
 def map_shares(weights, region):
     """``(share on region, share within 16 px of the centre, peak on the edge)`` of |map|."""
+    from glue_xai.data.galaxies import light_share
+
     weights = np.abs(weights)
     size = weights.shape[0]
     y, x = np.indices(weights.shape)
@@ -34,7 +36,7 @@ def map_shares(weights, region):
     total = weights.sum()
     py, px = np.unravel_index(weights.argmax(), weights.shape)
     on_edge = min(py, px, size - 1 - py, size - 1 - px) == 0
-    return float((weights * region).sum() / total), float((weights * centre).sum() / total), bool(on_edge)
+    return light_share(weights, region), float((weights * centre).sum() / total), bool(on_edge)
 
 
 def map_placement(weights, centre_xy):

@@ -13,10 +13,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
 
 import glue_xai as gx  # noqa: E402
-from glue_xai.data.galaxies import light_region, rgb, split_parts  # noqa: E402
+from glue_xai.data.galaxies import light_region, light_share, rgb, split_parts  # noqa: E402
 from glue_xai.methods.features import explain_features  # noqa: E402
 from glue_xai.models.train_galaxies import galaxy_dataset  # noqa: E402
 
@@ -42,8 +41,7 @@ def feature_rows(images, truth, path, n_galaxies=4):
         for k in range(N_FEATURES):
             axis = axes[row, k + 1]
             if k < len(fe.features):
-                weights = np.abs(fe.maps[k])
-                on = (weights * region).sum() / weights.sum()
+                on = light_share(fe.maps[k], region)
                 axis.imshow(fe.maps[k], origin="lower", cmap="magma")
                 axis.contour(region, levels=[0.5], colors="cyan", linewidths=0.7, origin="lower")
                 axis.set_title(f"feature {fe.features[k]}: {fe.contributions[k]:+.3f}\n{on:.0%} on the galaxy "

@@ -48,3 +48,17 @@ def app(qapp):
     for viewer in list(application.viewers[0]):
         viewer.close(warn=False)
     application.close()
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a module's tests, restored after: on the shared two-core
+    machine torch's two threads ran the galaxy models 14x slower than one. Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+

@@ -65,15 +65,11 @@ def test_turned_back_undoes_each_of_the_eight_symmetries(bench):
         np.testing.assert_array_equal(bench.turned_back(view, k), image)
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_the_symmetric_map_of_a_turned_galaxy_is_the_turned_map(bench):
     # One galaxy's 8-symmetry Grad-CAM map, and the map of the same galaxy turned a
     # quarter turn and flipped: the second is the first turned (a single view's map is
     # not, as it depends on where the bar sits on the pooling grid).
-    import torch
-
-    import glue_xai as gx
-
-    torch.set_num_threads(1)
     model = gx.load_model("galaxy-bars", device="cpu")
     rng = np.random.default_rng(3)
     image = render(sample_truth(rng, barred=True), noise_rng=rng)
@@ -85,14 +81,12 @@ def test_the_symmetric_map_of_a_turned_galaxy_is_the_turned_map(bench):
     assert np.abs(single[1] - bench.turned(single[0], 5)).max() > 0.01 * single[0].max()
 
 
+@pytest.mark.usefixtures("one_torch_thread")
 def test_gradcam_length_grows_with_the_bar(bench):
     # The benchmark's chosen rule (docs/galaxies.rst) on three galaxies drawn three times
     # each, the bar 2" then 5" long, everything else (and the noise) the same: the longer
     # bar reads longer at every position angle, by 1.8" on average (0.8-2.3" when written,
     # with the 8-symmetry Grad-CAM map and its tune-chosen rule).
-    import torch
-
-    torch.set_num_threads(1)
     model = gx.load_model("galaxy-bars", device="cpu")
     rule = {"weighting": "map_x_flux", "smooth_pixels": 1.0, "rule": "extent", "fraction": 0.02}
     rng = np.random.default_rng(11)

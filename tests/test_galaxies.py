@@ -12,23 +12,14 @@ from glue_xai.data.galaxies import (BANDS, PIXEL_SCALE_ARCSEC, render, rgb, samp
 from glue_xai.models.train_galaxies import DATA_SEED, pearson_r
 
 #: Not the training set's seed: these galaxies were never seen in training or tuning.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 FRESH_SEED = 20240616
 N_FRESH = 160
 #: Floors set from the tune part (the cards): tune accuracy 0.970 and B/T r 0.862,
 #: less about three standard errors of a 160-galaxy set (0.014 and 0.025).
 ACC_FLOOR = 0.92
 BT_R_FLOOR = 0.79
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # On a shared two-core machine, torch's two threads ran 14x slower than one.
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

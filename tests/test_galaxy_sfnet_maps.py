@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 import glue_xai as gx
-from glue_xai.data.galaxies import BANDS, light_region, render, simulate_galaxies
+from glue_xai.data.galaxies import BANDS, light_region, light_share, render, simulate_galaxies
 from glue_xai.methods.features import explain_features
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 FRESH_SEED = 20240617
 N_GALAXIES = 30
@@ -22,21 +24,6 @@ ON_GALAXY_FLOOR = 0.40
 #: rows against 0.030 in the top 8 (now 0.040 and 0.040).
 CENTRE_TOLERANCE_PIX = 2.0
 BOTTOM_EXCESS_MAX = 0.02
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    import torch
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # on a shared two-core machine two threads ran 14x slower
-    yield
-    torch.set_num_threads(threads)
-
-
-def _share_on(weights, region):
-    weights = np.abs(weights)
-    return float((weights * region).sum() / weights.sum())
 
 
 def test_light_region_holds_the_asked_share_of_the_light():
@@ -60,11 +47,11 @@ def test_shipped_sfnet_feature_maps_put_their_weight_on_the_galaxy():
         region = light_region(row)
         chance.append(region.mean())
         e = gx.explain(model, image, method="features", target="bulge_to_total")
-        summed.append(_share_on(e.map, region))
+        summed.append(light_share(e.map, region))
         peak = np.unravel_index(np.abs(e.map).argmax(), e.map.shape)
         edge_peaks += min(*peak, 63 - peak[0], 63 - peak[1]) == 0
         fe = explain_features(model, image, target="bulge_to_total")
-        features.append(np.mean([_share_on(m, region) for m in fe.maps]))
+        features.append(np.mean([light_share(m, region) for m in fe.maps]))
     assert np.mean(summed) >= ON_GALAXY_FLOOR, np.mean(summed)
     assert np.mean(summed) >= 2 * np.mean(chance), (np.mean(summed), np.mean(chance))
     assert np.mean(features) >= ON_GALAXY_FLOOR, np.mean(features)

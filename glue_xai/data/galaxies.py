@@ -179,6 +179,14 @@ def light_region(truth, fraction=0.8, size=IMAGE_SIZE, band="r"):
     return mask.reshape(size, size)
 
 
+def light_share(relevance, region):
+    """The share of a map's weight (|relevance|) that lies in ``region`` (e.g. the
+    :func:`light_region`): compare it with the region's share of the image, the chance
+    level."""
+    weights = np.abs(relevance)
+    return float((weights * region).sum() / weights.sum())
+
+
 def simulate_galaxies(n, seed=0, size=IMAGE_SIZE, barred_fraction=0.5, progress=None):
     """``n`` galaxies from one ``seed``: images (n, 3, size, size) float32 (g, r, z in
     nanomaggies per pixel) and an astropy Table of their truth (:data:`TRUTH_COLUMNS`).
