@@ -17,8 +17,6 @@ plain threshold then measures the distance between two galaxies. The rule here:
    satisfies neither 3 nor 4 (two neighbours facing each other across the source would,
    which is rare and the price of finding coreless doubles).
 """
-import functools
-
 import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
@@ -29,15 +27,11 @@ _EIGHT = np.ones((3, 3), dtype=bool)
 def regions(mask, min_area_px):
     """Labels (0 = background) of the connected regions of ``mask`` with at least
     ``min_area_px`` pixels, and the number of them."""
-    labels, n = ndimage.label(mask, structure=_EIGHT)
-    if n == 0:
-        return labels, 0
-    areas = np.bincount(labels.ravel(), minlength=n + 1)
-    keep = areas >= min_area_px
-    keep[0] = False
-    relabel = np.zeros(n + 1, dtype=int)
-    relabel[keep] = np.arange(1, keep.sum() + 1)
-    return relabel[labels], int(keep.sum())
+    raw, _, _, raw_owner, n_raw = labelled_pixels(mask)
+    if n_raw == 0:
+        return raw, 0
+    relabel, n = area_relabel(raw_owner, n_raw, min_area_px)
+    return relabel[raw], n
 
 
 def labelled_pixels(mask):
@@ -139,11 +133,11 @@ def _neighbours(stats, allowed, link_px):
     return neighbours
 
 
-def _opposite(u, v, opposite_deg, distance_ratio, norms=None):
+def _opposite(u, v, opposite_deg, distance_ratio):
     """Whether offsets ``u`` and ``v`` point away from each other (within ``opposite_deg``
-    of reversed) at distances within a factor ``distance_ratio``; ``norms``: their lengths
-    (``np.hypot``), when the caller has them."""
-    nu, nv = (np.hypot(*u), np.hypot(*v)) if norms is None else norms
+    of reversed) at distances within a factor ``distance_ratio``: the rule for one pair,
+    which :func:`_facing` applies to every pair at once."""
+    nu, nv = np.hypot(*u), np.hypot(*v)
     if nu == 0 or nv == 0:
         return False
     # The distances first: cheaper than the angle, and enough to rule most pairs out.
@@ -171,7 +165,6 @@ def _facing(stats, reach, outlying, extended, opposite_deg, distance_ratio):
     return dict(zip(outlying, facing.any(axis=1).tolist()))
 
 
-@functools.lru_cache(maxsize=8)
 def _cos_deg(degrees):
     return np.cos(np.radians(degrees))
 
