@@ -37,6 +37,9 @@ setup(
         # left out: it requires torchvision, which would bring its own torch; install it with
         # `pip install --no-deps onnx2torch` (docs/own_models.rst).
         "onnx": ["onnx>=1.16", "onnxruntime>=1.18"],
+        # timm backbones (gx.models.from_timm). timm imports torchvision, which must be built for
+        # the installed torch (docs/own_models.rst).
+        "timm": ["timm>=1.0", "safetensors>=0.4"],
         # The simulated barred galaxies (glue_xai.data.galaxies, docs/galaxies.rst).
         "galaxies": ["galsim>=2.5"],
         "test": ["galsim>=2.5", "pytest>=7", "pytest-qt>=4", "lime>=0.2", "captum>=0.7", "shap>=0.45", "sphinx>=7",

@@ -137,7 +137,8 @@ class EmissionCNN(nn.Module):
 ARCHITECTURES = {"radio_cnn": RadioCNN, "emission_cnn": EmissionCNN}
 #: Architectures defined in modules of their own, imported on first use (they build on
 #: the ones above, so this module cannot import them at its top): name -> module.
-LAZY_ARCHITECTURES = {"sfnet": "glue_xai.models.sfnet", "galaxy_cnn": "glue_xai.models.galaxy_cnn"}
+LAZY_ARCHITECTURES = {"sfnet": "glue_xai.models.sfnet", "galaxy_cnn": "glue_xai.models.galaxy_cnn",
+                      "timm": "glue_xai.models.timm_backbone"}
 
 
 def register_architecture(name, builder):
