@@ -175,3 +175,8 @@ def test_without_timm_the_error_says_how_to_install(tmp_path, monkeypatch, stand
         gx.load_model(tmp_path / "saved.pt")
     with pytest.raises(ImportError, match="torchvision built for the installed torch"):
         from_timm("stand_in_net", tmp_path / "net.pth", card())
+    # The viewer's model store turns it into the ValueError its callers show as a message.
+    from glue_xai.viewer.model_store import ModelStore
+
+    with pytest.raises(ValueError, match=r"glue-xai\[timm\]"):
+        ModelStore().get(str(tmp_path / "saved.pt"))
