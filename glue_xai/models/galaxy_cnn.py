@@ -47,6 +47,15 @@ class GalaxyCNN(PooledCNN):
     grid of 1.05" cells, fine enough for a feature map to follow a bulge, a bar or a disc
     (the galaxy SFNet's trunk) at four times the multiply-adds.
 
+    ``input_pool``: whether the first 2x2 pool (before the first convolution) is there
+    (default, as the earlier models were trained). ``False`` runs the first convolution on
+    the 0.262" pixels and leaves every later grid twice as fine (block 2 on 32x32 cells of
+    0.52" for a 64x64 image) at about four times the multiply-adds. Grad-CAM maps are no
+    finer than their block's grid, and a bar's end is read from them: on the tune part
+    galaxy-bars' 8-symmetry Grad-CAM bar lengths went from r 0.83 to 0.89 without this pool
+    (docs/galaxies.rst). It does not count in ``pools``, which still counts the pools
+    before the later convolutions as if it were there.
+
     ``padding_mode``: the convolutions' padding, ``"zeros"`` (galaxy-bars) or
     ``"circular"`` (galaxy-bt-sfnet), which wraps the sky round so the trunk has no image
     edge to respond to: with zero padding the SFNet's maps sat 4 px below the galaxy with a
@@ -54,7 +63,7 @@ class GalaxyCNN(PooledCNN):
     """
 
     def __init__(self, in_channels=3, n_classes=2, widths=(16, 32, 64, 64), dropout=0.2,
-                 softening=DECALS_SOFTENING, pools=None, padding_mode="zeros"):
+                 softening=DECALS_SOFTENING, pools=None, padding_mode="zeros", input_pool=True):
         super().__init__()
         if len(softening) != in_channels:
             raise ValueError(f"softening needs one value per band ({in_channels}), got {list(softening)}")
@@ -62,7 +71,11 @@ class GalaxyCNN(PooledCNN):
         if not 1 <= pools <= len(widths):
             raise ValueError(f"pools must be 1 to {len(widths)}, got {pools}")
         pad = {"padding_mode": padding_mode}
-        layers = [AsinhStretch(softening), nn.AvgPool2d(2), *_conv_block(in_channels, widths[0], 5, **pad)]
+        # The input pool keeps its place in the Sequential when present, so the shipped
+        # state dicts (keys trunk.<index>...) load unchanged; without it the indices shift,
+        # which is fine, as such weights are saved with input_pool=False in their card.
+        layers = [AsinhStretch(softening), *([nn.AvgPool2d(2)] if input_pool else []),
+                  *_conv_block(in_channels, widths[0], 5, **pad)]
         for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:]), start=1):
             if i < pools:
                 layers.append(nn.AvgPool2d(2))
