@@ -16,10 +16,12 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 FRESH_SEED = 20240616
 N_FRESH = 160
-#: Floors set from the tune part (the cards): tune accuracy 0.970 and B/T r 0.862,
+#: Floors set from the tune part (the cards): tune accuracy 0.968 and B/T r 0.862,
 #: less about three standard errors of a 160-galaxy set (0.014 and 0.025).
 ACC_FLOOR = 0.92
 BT_R_FLOOR = 0.79
+#: Gaussian sigma (pixels) that smooths a saliency map to about the images' seeing.
+SEEING_SIGMA_PIX = 2.0
 
 
 @pytest.fixture(scope="module")
@@ -130,6 +132,13 @@ def test_saliency_of_a_barred_galaxy_lies_along_the_bar():
     # Relevance: the positive part of saliency x flux (gradient x input), where a fractional
     # increase of the light raises "barred". The raw gradient is per nanomaggy, largest where
     # the galaxy is faint (the network's asinh stretch), so it is compared after weighting.
+    # It is smoothed to about the seeing (sigma 2 px = 0.52", FWHM 1.2"; the PSF's FWHM is
+    # 1.0-1.6"): galaxy-bars' first convolution sees single 0.262" pixels (no input pool),
+    # and its per-pixel gradient scatters below the resolution the image has. Unsmoothed,
+    # the galaxy at PA 80 gives 0.82 (the pooled model before it: 1.87); 12 more galaxies
+    # (PA 0-165, seed 5) gave 0.89-3.5 unsmoothed and 1.12-2.51 smoothed (pooled: 1.29-7.1).
+    from scipy import ndimage
+
     model = gx.load_model("galaxy-bars", device="cpu")
     rng = np.random.default_rng(11)
     ratios = []
@@ -140,7 +149,7 @@ def test_saliency_of_a_barred_galaxy_lies_along_the_bar():
         image = render(truth, noise_rng=rng)
         e = gx.explain(model, image, method="saliency", target="barred")
         assert e.probability > 0.9
-        relevance = np.clip(e.map * image.sum(axis=0), 0, None)
+        relevance = ndimage.gaussian_filter(np.clip(e.map * image.sum(axis=0), 0, None), SEEING_SIGMA_PIX)
         y, x = np.indices(relevance.shape)
         dy, dx = y - 31.5, x - 31.5
         theta = np.radians(pa)
