@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import glue_xai as gx
-from glue_xai.data.galaxies import PIXEL_SCALE_ARCSEC, render, sample_truth
+from glue_xai.data.galaxies import render, sample_truth
 
 from helpers import load_benchmark
 
@@ -85,12 +85,14 @@ def test_the_symmetric_map_of_a_turned_galaxy_is_the_turned_map(bench):
 
 @pytest.mark.usefixtures("one_torch_thread")
 def test_gradcam_length_grows_with_the_bar(bench):
-    # The benchmark's chosen rule (docs/galaxies.rst) on three galaxies drawn three times
-    # each, the bar 2" then 5" long, everything else (and the noise) the same: the longer
-    # bar reads longer at every position angle, by 1.8" on average (0.8-2.3" when written,
-    # with the 8-symmetry Grad-CAM map and its tune-chosen rule).
+    # The benchmark's chosen rule and calibration line, both fitted on the tune part
+    # (docs/galaxies.rst; shipped galaxy-bars, 8-symmetry Grad-CAM), on three galaxies drawn
+    # twice each, the bar 2" then 5" long, everything else (and the noise) the same: the
+    # longer bar reads longer at every position angle, by at least 1" each and on average
+    # by at least half the true 3" (2.4, 2.3 and 1.6" when written).
     model = gx.load_model("galaxy-bars", device="cpu")
-    rule = {"weighting": "map_x_flux", "smooth_pixels": 1.0, "rule": "extent", "fraction": 0.02}
+    rule = {"weighting": "map_x_flux", "smooth_pixels": 0.0, "rule": "extent", "fraction": 0.1}
+    slope_arcsec_per_pixel, intercept_arcsec = 0.4396, -1.494
     rng = np.random.default_rng(11)
     growth = []
     for pa in (20.0, 80.0, 140.0):
@@ -102,7 +104,7 @@ def test_gradcam_length_grows_with_the_bar(bench):
                          disc_scale_arcsec=1.5, disc_hlr_arcsec=2.5)
             image = render(truth, noise_rng=np.random.default_rng(5))
             maps = bench.explanation_maps(model, image[None], bench.METHODS["gradcam_block2_8_symmetries"])
-            lengths.append(bench.measure_lengths(maps, image[None], [bench.centroid(image)], rule)[0]
-                           * PIXEL_SCALE_ARCSEC)
+            pixels = bench.measure_lengths(maps, image[None], [bench.centroid(image)], rule)[0]
+            lengths.append(slope_arcsec_per_pixel * pixels + intercept_arcsec)
         growth.append(lengths[1] - lengths[0])
-    assert min(growth) > 0.4 and np.mean(growth) > 1.2, growth
+    assert min(growth) > 1.0 and np.mean(growth) > 1.5, growth
