@@ -23,6 +23,10 @@ def test_the_galaxy_demo_explains_a_barred_galaxy_and_its_bulge_fraction(app, qt
     assert "barred" in shown.legend_text() and "bands: g" in shown.legend_text()
     ratio = bulge.explanation_layers()[0]
     assert ratio.explanation.regression
+    # It opens on a galaxy with a bulge, and its answer is that galaxy's bulge fraction.
+    b = bulge.state.slices[0]
+    assert truth["bulge_to_total"][b] >= 0.2
+    assert abs(ratio.explanation.probability - truth["bulge_to_total"][b]) < 0.1
     assert ratio.legend_text().startswith("galaxy: bulge_to_total = ")
     # A regression SFNet explains its value as a bias plus its features' contributions.
     extras = ratio.explanation.extras

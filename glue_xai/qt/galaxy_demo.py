@@ -6,8 +6,9 @@ Galaxies never seen in training (their own seed) are simulated with GalSim on th
 components of the same name. Both viewers show the bands as a colour image (g blue,
 r green, z red: glue's *One color per layer* display), as optical astronomers look at
 g, r, z images; the *Show* option switches to one band in grey. One XAI viewer shows why ``galaxy-bars`` calls a galaxy
-barred (SmoothGrad, with each band's share in the legend); the other shows
-``galaxy-bt-sfnet``'s bulge-to-total ratio as the sum of its sparse features. The truth
+barred (integrated gradients, with each band's share in the legend), on the first barred
+galaxy; the other shows ``galaxy-bt-sfnet``'s bulge-to-total ratio as the sum of its
+sparse features, on the first galaxy with a bulge. The truth
 of every galaxy (barred, bar length and angle, bulge-to-total) is in a table.
 """
 from glue_xai.qt.demo import arrange_demo, run_session
@@ -16,6 +17,21 @@ from glue_xai.qt.demo import arrange_demo, run_session
 DEMO_SEED = 20261201
 N_DEMO_GALAXIES = 24
 BAR_METHOD = "integrated_gradients"
+
+
+#: The bulge-to-total viewer opens on the first galaxy with at least this much bulge.
+DEMO_MIN_BULGE_TO_TOTAL = 0.2
+
+
+def bulgy_galaxy(truth):
+    """Index of the galaxy the bulge-to-total viewer opens on: the first with a bulge
+    (B/T >= DEMO_MIN_BULGE_TO_TOTAL), else the first. On a galaxy without one (the first
+    barred galaxy has B/T 0.02) the SFNet answers about 0 from tiny contributions whose
+    largest can sit anywhere, even by the image's edge: a map that shows nothing."""
+    import numpy as np
+
+    bulgy = np.flatnonzero(np.asarray(truth["bulge_to_total"], float) >= DEMO_MIN_BULGE_TO_TOTAL)
+    return int(bulgy[0]) if len(bulgy) else 0
 
 
 def build_galaxy_demo(app, n=N_DEMO_GALAXIES, seed=DEMO_SEED):
@@ -41,11 +57,12 @@ def build_galaxy_demo(app, n=N_DEMO_GALAXIES, seed=DEMO_SEED):
     app.data_collection.new_subset_group(label="galaxy", subset_state=whole)
     barred = int(np.flatnonzero(np.asarray(truth["barred"]))[0])
     viewers = []
-    for model, method in (("galaxy-bars", BAR_METHOD), ("galaxy-bt-sfnet", "features")):
+    for model, method, shown in (("galaxy-bars", BAR_METHOD, barred),
+                                 ("galaxy-bt-sfnet", "features", bulgy_galaxy(truth))):
         viewer = app.new_data_viewer(XAIImageViewer, data=cube)
         viewer.state.model = model
         viewer.state.method = method
-        viewer.state.slices = (barred, 0, 0)
+        viewer.state.slices = (shown, 0, 0)
         viewer.show_bands_in_colour()
         viewers.append(viewer)
     app.new_data_viewer(TableViewer, data=table)
