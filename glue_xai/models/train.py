@@ -195,7 +195,8 @@ def _centre(image, size):
 
 def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, root=None,
           architecture="emission_cnn", architecture_options=None, name="mirabest-fr", stem="mirabest_fr",
-          noise_augment=0.5, gradient_penalty=0.0, fits=False, split_seed=None, log=print):
+          noise_augment=0.5, gradient_penalty=0.0, fits=False, split_seed=None, weight_average=0.0,
+          log=print):
     """Train on the tune part of the MiraBest batches (:mod:`glue_xai.data.splits`); write
     ``<stem>.pt`` (state dict) and ``<stem>.json`` (card).
 
@@ -205,7 +206,10 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     ``fits``: also train (and pick the epoch) on the tune part's raw FITS cutouts
     (:func:`tune_cutouts`). ``split_seed``: seed of the validation split (default ``seed``);
     fixing it lets networks trained from other seeds be compared, or averaged, on the same
-    validation images.
+    validation images. ``weight_average``: if above 0, the decay per step of an exponential
+    moving average of the weights; the epoch (and so the weights kept) is then picked among
+    the averaged network's epochs. An average of nearby weights is a flatter, often better
+    generalising network at no cost at inference.
     """
     import torch
 
@@ -249,6 +253,9 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     steps = epochs * math.ceil(len(x_tr) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
 
+    averaged = (torch.optim.swa_utils.AveragedModel(
+        module, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(weight_average))
+        if weight_average > 0 else None)
     best = (-1.0, float("inf"), None, 0)
     history = []
     start = time.time()
@@ -275,11 +282,14 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
             loss.backward()
             optimiser.step()
             schedule.step()
-        acc, val_loss, _, _ = evaluate(module, x_val, y_val)
+            if averaged is not None:
+                averaged.update_parameters(module)
+        kept = module if averaged is None else averaged.module
+        acc, val_loss, _, _ = evaluate(kept, x_val, y_val)
         history.append({"epoch": epoch, "val_accuracy": acc, "val_loss": val_loss})
         log(f"epoch {epoch:3d}  val accuracy {acc:.3f}  val loss {val_loss:.3f}  ({time.time() - start:.0f} s)")
         if acc > best[0] or (acc == best[0] and val_loss < best[1]):
-            best = (acc, val_loss, {k: v.clone() for k, v in module.state_dict().items()}, epoch)
+            best = (acc, val_loss, {k: v.clone() for k, v in kept.state_dict().items()}, epoch)
     module.load_state_dict(best[2])
     acc, val_loss, probs, logits = evaluate(module, x_val, y_val)
     temperature = fit_temperature(logits, y_val.numpy())
@@ -287,7 +297,8 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     yv = y_val.numpy()
     per_class = {c: float((pred[yv == i] == i).mean()) for i, c in enumerate(CLASSES)}
 
-    levers = {"noise_augment": noise_augment, "gradient_penalty": gradient_penalty, "fits": fits}
+    levers = {"noise_augment": noise_augment, "gradient_penalty": gradient_penalty, "fits": fits,
+              "weight_average": weight_average}
     card = ModelCard(
         name=name, classes=CLASSES, input_shape=(1, 150, 150), pixel_scale_arcsec=PIXEL_SCALE_ARCSEC,
         preprocessing=dict(PREPROCESSING), architecture=architecture,
@@ -312,7 +323,8 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
             "training_seconds": round(time.time() - start, 1), "history": history,
             "recipe": f"glue-xai train --epochs {epochs} --seed {seed} --architecture {architecture} "
                       f"--noise-augment {noise_augment} --gradient-penalty {gradient_penalty}"
-                      + (" --fits" if fits else ""),
+                      + (" --fits" if fits else "")
+                      + (f" --weight-average {weight_average}" if weight_average > 0 else ""),
             "preprocessing_note": "pixels below median + 3 sigma (sigma-clipped sky) set to 0, then divided by "
                                   "the peak; a 150x150 centre crop at 1.8 arcsec/pixel",
             "terms_of_use": MIRABEST_TERMS, "citations": MIRABEST_CITATIONS,
@@ -378,6 +390,9 @@ def add_arguments(parser):
                         help="weight of the off-source input-gradient share in the loss (default 0: off)")
     parser.add_argument("--fits", action="store_true",
                         help="also train on the tune part's raw FITS cutouts (bent and uncertain FR I/II)")
+    parser.add_argument("--weight-average", type=float, default=0.0,
+                        help="decay per step of an exponential moving average of the weights, whose epochs "
+                             "the best is picked from (default 0: off)")
     parser.add_argument("--name", default="mirabest-fr",
                         help="model name; files are <name with _ for ->.pt and .json (default mirabest-fr)")
     parser.add_argument("--smooth", action="store_true",
@@ -398,7 +413,7 @@ def run(args):
                  architecture=args.architecture, architecture_options=options, name=args.name,
                  stem=args.name.replace("-", "_"), noise_augment=args.noise_augment,
                  gradient_penalty=args.gradient_penalty, fits=args.fits,
-                 split_seed=args.split_seed)
+                 split_seed=args.split_seed, weight_average=args.weight_average)
 
 
 def main(argv=None):
