@@ -43,6 +43,16 @@ def draw(result, path):
                     full = per_budget["all"][f"{side}_{key}"]
                     axis.errorbar([921 * shift], [full[0]], yerr=[[full[0] - full[1]], [full[2] - full[0]]],
                                   color=colour, marker="*", ms=11, capsize=3, ls="none")
+    # Draw 0 trained with twice the steps (the check of the training length).
+    longer = [(int(n), max(runs.items(), key=lambda kv: int(kv[0].split("_")[1]))[1])
+              for n, runs in result.get("steps_check", {}).items()]
+    longer = [(n, run) for n, run in longer if "report_r" in run]
+    for k, (axis, key) in enumerate(zip(axes, ("report_r", "report_rmse"))):
+        for j, (n, run) in enumerate(longer):
+            v = run[key]
+            axis.errorbar([n * 1.09], [v[0]], yerr=[[v[0] - v[1]], [v[2] - v[0]]], color="tab:red", marker="D",
+                          mfc="white", ls="none", capsize=2, ms=5,
+                          label="direct, draw 0, twice the steps" if k == 0 and j == 0 else None)
     axes[0].set_ylabel("Pearson r with the true half-length")
     axes[1].set_ylabel("RMSE (arcsec)")
     for axis in axes:
