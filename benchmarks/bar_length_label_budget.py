@@ -54,10 +54,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_bar_length import (FRACTIONS, METHODS, RULES, SMOOTHINGS, WEIGHTINGS, centroid,  # noqa: E402
-                              explanation_maps, measure_lengths, scores, train_direct_cnn)
+from bench_bar_length import (METHODS, barred_parts, candidate_rules, centroid, choose_from_table,  # noqa: E402
+                              explanation_maps, length_table, scores, train_direct_cnn)
 
-from glue_xai.data.galaxies import split_parts  # noqa: E402
 from glue_xai.models.train_galaxies import bootstrap_interval, galaxy_dataset, pearson_r, predict, rmse  # noqa: E402
 
 #: Measured lengths per part; the tune part has 311 barred galaxies, so 300 is the largest
@@ -118,28 +117,6 @@ def noisy_lengths(lengths, scatter, seed=0):
         return lengths
     rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1818]))
     return np.clip(lengths * (1 + scatter * rng.standard_normal(len(lengths))), 0.05 * lengths, None)
-
-
-def candidate_rules():
-    """Every (weighting, smoothing, rule, fraction), in :func:`choose_rule`'s order."""
-    return [{"weighting": w, "smooth_pixels": s, "rule": r, "fraction": f}
-            for w in WEIGHTINGS for s in SMOOTHINGS for r in RULES for f in FRACTIONS]
-
-
-def length_table(maps, images, centres, rules):
-    """(galaxies, rules) lengths in pixels: each map read by each candidate rule, once,
-    so choosing a rule on any subset of galaxies is a look-up."""
-    return np.stack([measure_lengths(maps, images, centres, rule) for rule in rules], axis=1)
-
-
-def choose_from_table(table, lengths, rules):
-    """The rule with the best Pearson r on these galaxies (the first if tied, as
-    :func:`bench_bar_length.choose_rule`), with its line to arcsec."""
-    r = np.array([pearson_r(column, lengths) for column in table.T])
-    best = int(np.argmax(np.where(np.isnan(r), -np.inf, r)))
-    slope, intercept = np.polyfit(table[:, best], lengths, 1)
-    return {**rules[best], "tune_r": float(r[best]), "slope": float(slope), "intercept": float(intercept),
-            "column": best}
 
 
 def weights_tag(model):
@@ -249,11 +226,7 @@ def run(data=None, model="galaxy-bars", budgets=BUDGETS, draws=DRAWS, seed=0, mi
     torch.set_num_threads(1)
     Path(cache).mkdir(parents=True, exist_ok=True)
     images, truth = galaxy_dataset(data, log=log)
-    parts = split_parts(len(truth), seed)
-    barred = np.asarray(truth["barred"], bool)
-    lengths = np.asarray(truth["bar_length_arcsec"], float)
-    disc_scale = np.asarray(truth["disc_scale_arcsec"], float)
-    parts_barred = {name: idx[barred[idx]] for name, idx in parts.items()}
+    parts_barred, lengths, disc_scale = barred_parts(truth, seed)
     report, all_tune = parts_barred["report"], parts_barred["tune"]
     true, control = lengths[report], disc_scale[report]
 

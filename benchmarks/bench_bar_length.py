@@ -184,20 +184,37 @@ def measure_lengths(maps, images, centres, rule):
                      for m, c in zip(weighted(maps, images, rule["weighting"]), centres)])
 
 
+def candidate_rules():
+    """Every (weighting, smoothing, rule, fraction) a map length may be read by, in a fixed
+    order (the first of equally good rules wins)."""
+    return [{"weighting": w, "smooth_pixels": s, "rule": r, "fraction": f}
+            for w in WEIGHTINGS for s in SMOOTHINGS for r in RULES for f in FRACTIONS]
+
+
+def length_table(maps, images, centres, rules):
+    """(galaxies, rules) lengths in pixels: each map read by each candidate rule, once,
+    so choosing a rule on any subset of galaxies is a look-up
+    (benchmarks/bar_length_label_budget.py chooses on many)."""
+    return np.stack([measure_lengths(maps, images, centres, rule) for rule in rules], axis=1)
+
+
+def choose_from_table(table, lengths, rules):
+    """The rule whose column of ``table`` correlates best with ``lengths`` (the first if
+    tied; a rule giving constant lengths never wins), with its line to arcsec and its
+    ``column``."""
+    r = np.array([pearson_r(column, lengths) for column in table.T])
+    best = int(np.argmax(np.where(np.isnan(r), -np.inf, r)))
+    slope, intercept = np.polyfit(table[:, best], lengths, 1)
+    return {**rules[best], "tune_r": float(r[best]), "slope": float(slope), "intercept": float(intercept),
+            "column": best}
+
+
 def choose_rule(maps, images, centres, lengths):
     """The (weighting, smoothing, rule, fraction) whose map length correlates best with the
     true length on these (tune) galaxies, with the line turning it into arcsec."""
-    best = None
-    for weighting in WEIGHTINGS:
-        for smooth in SMOOTHINGS:
-            for rule in RULES:
-                for fraction in FRACTIONS:
-                    candidate = {"weighting": weighting, "smooth_pixels": smooth, "rule": rule, "fraction": fraction}
-                    measured = measure_lengths(maps, images, centres, candidate)
-                    r = pearson_r(measured, lengths)
-                    if best is None or r > best["tune_r"]:
-                        slope, intercept = np.polyfit(measured, lengths, 1)
-                        best = {**candidate, "tune_r": float(r), "slope": float(slope), "intercept": float(intercept)}
+    rules = candidate_rules()
+    best = choose_from_table(length_table(maps, images, centres, rules), lengths, rules)
+    best.pop("column")
     return best
 
 
@@ -217,6 +234,16 @@ def train_direct_cnn(images, lengths, parts_barred, epochs=30, seed=0, log=print
     best_epoch, history, seconds = fit(module, x[tr], y[tr], x[tu], y[tu], torch.nn.MSELoss(),
                                        lambda out, target: -rmse(out[:, 0], target[:, 0]), epochs, seed, log=log)
     return module, best_epoch, -history[best_epoch - 1]["tune_score"], seconds
+
+
+def barred_parts(truth, seed=0):
+    """``(parts_barred, lengths, disc_scale)``: the barred galaxies' indices in each part of
+    :func:`~glue_xai.data.galaxies.split_parts` (train, tune, report), and every galaxy's
+    true bar half-length and disc scale length (arcsec)."""
+    barred = np.asarray(truth["barred"], bool)
+    parts = split_parts(len(truth), seed)
+    return ({name: idx[barred[idx]] for name, idx in parts.items()},
+            np.asarray(truth["bar_length_arcsec"], float), np.asarray(truth["disc_scale_arcsec"], float))
 
 
 def partial_r(measured, true, control):
@@ -241,11 +268,7 @@ def run(data=None, model="galaxy-bars", direct_epochs=DIRECT_EPOCHS, seed=0, log
 
     torch.set_num_threads(1)
     images, truth = galaxy_dataset(data, log=log)
-    parts = split_parts(len(truth), seed)
-    barred = np.asarray(truth["barred"], bool)
-    lengths = np.asarray(truth["bar_length_arcsec"], float)
-    disc_scale = np.asarray(truth["disc_scale_arcsec"], float)
-    parts_barred = {name: idx[barred[idx]] for name, idx in parts.items()}
+    parts_barred, lengths, disc_scale = barred_parts(truth, seed)
     classifier = gx.load_model(model, device="cpu")
     start = time.time()
     tune, report = parts_barred["tune"], parts_barred["report"]
