@@ -9,7 +9,7 @@ weights come from a local file the user names, read as tensors only
 
 timm is an optional extra (``pip install "glue-xai[timm]"``). It imports torchvision, so
 it needs a torchvision built for the installed torch; where that import fails, building
-a ``"timm"`` network raises an ImportError that says so.
+a ``"timm"`` network raises an ImportError (also a ValueError) that says so.
 """
 from pathlib import Path
 
@@ -21,12 +21,18 @@ from glue_xai.models.architectures import reads_features, register_architecture
 ARCHITECTURE = "timm"
 
 
+class MissingPackage(ImportError, ValueError):
+    """An optional package a model needs cannot be imported. An ImportError, as Python
+    code expects; also a ValueError, the kind of error the viewer and the loaders show as
+    a message about the model rather than a failure of glue-xai."""
+
+
 def import_timm():
-    """The timm module, or an ImportError naming what is missing and how to install it."""
+    """The timm module, or a :class:`MissingPackage` naming what is missing and how to install it."""
     try:
         import timm
     except Exception as error:  # torchvision built for another torch fails with more than ImportError
-        raise ImportError(
+        raise MissingPackage(
             f"timm backbones need the timm package, which could not be imported ({type(error).__name__}: "
             f"{error}). Install it with `pip install \"glue-xai[timm]\"`; timm also needs a torchvision built "
             f"for the installed torch {torch.__version__}") from error
@@ -83,7 +89,7 @@ def read_weights(path):
         try:
             from safetensors.torch import load_file
         except ImportError as error:
-            raise ImportError(f"{path.name} is a safetensors file: install safetensors to read it") from error
+            raise MissingPackage(f"{path.name} is a safetensors file: install safetensors to read it") from error
         state = load_file(str(path), device="cpu")
     else:
         try:

@@ -65,11 +65,7 @@ class ModelStore:
             if name not in self._models:
                 if not is_named_model(name) and not Path(name).is_file():
                     raise FileNotFoundError(f"model file not found: {name}")
-                try:
-                    model = load_model(name, trust=False)
-                except ImportError as error:  # an optional package the model needs (timm): the
-                    # callers show ValueErrors as messages, so the desktop says what to install
-                    raise ValueError(str(error)) from error
+                model = load_model(name, trust=False)
                 if name not in SHIPPED:
                     _FILE_CARDS[name] = model.card
                 self._models[name] = model
