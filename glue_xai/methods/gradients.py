@@ -250,7 +250,12 @@ def gradcam(model, x, target, seed=0, layer=None, output="logit", weighting="ele
     # ending in global average pooling and a linear head adds up to the class's score.
     weights = grad.mean(dim=(2, 3), keepdim=True) if weighting == "channel" else grad
     cam = F.relu((weights * maps).sum(dim=1, keepdim=True))
-    cam = F.interpolate(cam, size=x.shape[1:], mode="bilinear", align_corners=False)[0, 0]
+    # A network that pads its input inside (``input_padding`` pixels of empty sky each
+    # side) has feature maps over the padded field: resample to that, then cut the input out.
+    pad = int(getattr(net, "input_padding", 0))
+    height, width = x.shape[-2:]
+    cam = F.interpolate(cam, size=(height + 2 * pad, width + 2 * pad), mode="bilinear", align_corners=False)
+    cam = cam[0, 0, pad:pad + height, pad:pad + width]
     names = {m: n for n, m in net.named_modules()}
     return {"map": cam.detach().cpu().numpy().astype(np.float64), "n_model_evals": 1,
             "params": {"layer": names.get(layer, repr(layer)), "output": output, "weighting": weighting}}

@@ -138,7 +138,7 @@ ARCHITECTURES = {"radio_cnn": RadioCNN, "emission_cnn": EmissionCNN}
 #: Architectures defined in modules of their own, imported on first use (they build on
 #: the ones above, so this module cannot import them at its top): name -> module.
 LAZY_ARCHITECTURES = {"sfnet": "glue_xai.models.sfnet", "galaxy_cnn": "glue_xai.models.galaxy_cnn",
-                      "timm": "glue_xai.models.timm_backbone"}
+                      "timm": "glue_xai.models.timm_backbone", "emission_cnn_d4": "glue_xai.models.symmetric_cnn"}
 
 
 def register_architecture(name, builder):

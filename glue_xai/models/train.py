@@ -379,8 +379,9 @@ def add_arguments(parser):
     parser.add_argument("--split-seed", type=int, default=None,
                         help="seed of the validation split (default: --seed)")
     parser.add_argument("--root", default=None, help="MiraBest folder (default: ../shared/data/mirabest)")
-    parser.add_argument("--architecture", default="emission_cnn", choices=("emission_cnn", "radio_cnn"),
-                        help="network (default emission_cnn: exactly zero features on empty sky)")
+    parser.add_argument("--architecture", default="emission_cnn", choices=("emission_cnn", "emission_cnn_d4", "radio_cnn"),
+                        help="network (default emission_cnn: exactly zero features on empty sky; emission_cnn_d4: "
+                             "the same, with the same answer for every 90-degree turn and mirror image)")
     parser.add_argument("--widths", type=int, nargs="+", default=None,
                         help="channels of the CNN's blocks (default: the architecture's own)")
     parser.add_argument("--lr", type=float, default=2e-3, help="peak learning rate (default 0.002)")
