@@ -196,7 +196,7 @@ def _centre(image, size):
 def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, root=None,
           architecture="emission_cnn", architecture_options=None, name="mirabest-fr", stem="mirabest_fr",
           noise_augment=0.5, gradient_penalty=0.0, fits=False, split_seed=None, weight_average=0.0,
-          log=print):
+          weight_decay=1e-4, log=print):
     """Train on the tune part of the MiraBest batches (:mod:`glue_xai.data.splits`); write
     ``<stem>.pt`` (state dict) and ``<stem>.json`` (card).
 
@@ -209,7 +209,7 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     validation images. ``weight_average``: if above 0, the decay per step of an exponential
     moving average of the weights; the epoch (and so the weights kept) is then picked among
     the averaged network's epochs. An average of nearby weights is a flatter, often better
-    generalising network at no cost at inference.
+    generalising network at no cost at inference. ``weight_decay``: AdamW's decoupled decay.
     """
     import torch
 
@@ -249,7 +249,7 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     module = build_architecture(architecture, in_channels=1, n_classes=len(CLASSES), **options)
     counts = torch.bincount(y_tr, minlength=len(CLASSES)).float()
     loss_fn = torch.nn.CrossEntropyLoss(weight=counts.sum() / (len(CLASSES) * counts))
-    optimiser = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=1e-4)
+    optimiser = torch.optim.AdamW(module.parameters(), lr=lr, weight_decay=weight_decay)
     steps = epochs * math.ceil(len(x_tr) / batch_size)
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=lr, total_steps=steps)
 
@@ -298,7 +298,7 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
     per_class = {c: float((pred[yv == i] == i).mean()) for i, c in enumerate(CLASSES)}
 
     levers = {"noise_augment": noise_augment, "gradient_penalty": gradient_penalty, "fits": fits,
-              "weight_average": weight_average}
+              "weight_average": weight_average, "weight_decay": weight_decay}
     card = ModelCard(
         name=name, classes=CLASSES, input_shape=(1, 150, 150), pixel_scale_arcsec=PIXEL_SCALE_ARCSEC,
         preprocessing=dict(PREPROCESSING), architecture=architecture,
@@ -324,7 +324,8 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
             "recipe": f"glue-xai train --epochs {epochs} --seed {seed} --architecture {architecture} "
                       f"--noise-augment {noise_augment} --gradient-penalty {gradient_penalty}"
                       + (" --fits" if fits else "")
-                      + (f" --weight-average {weight_average}" if weight_average > 0 else ""),
+                      + (f" --weight-average {weight_average}" if weight_average > 0 else "")
+                      + (f" --weight-decay {weight_decay}" if weight_decay != 1e-4 else ""),
             "preprocessing_note": "pixels below median + 3 sigma (sigma-clipped sky) set to 0, then divided by "
                                   "the peak; a 150x150 centre crop at 1.8 arcsec/pixel",
             "terms_of_use": MIRABEST_TERMS, "citations": MIRABEST_CITATIONS,
@@ -394,6 +395,8 @@ def add_arguments(parser):
     parser.add_argument("--weight-average", type=float, default=0.0,
                         help="decay per step of an exponential moving average of the weights, whose epochs "
                              "the best is picked from (default 0: off)")
+    parser.add_argument("--weight-decay", type=float, default=1e-4,
+                        help="AdamW's decoupled weight decay (default 0.0001)")
     parser.add_argument("--name", default="mirabest-fr",
                         help="model name; files are <name with _ for ->.pt and .json (default mirabest-fr)")
     parser.add_argument("--smooth", action="store_true",
@@ -414,7 +417,8 @@ def run(args):
                  architecture=args.architecture, architecture_options=options, name=args.name,
                  stem=args.name.replace("-", "_"), noise_augment=args.noise_augment,
                  gradient_penalty=args.gradient_penalty, fits=args.fits,
-                 split_seed=args.split_seed, weight_average=args.weight_average)
+                 split_seed=args.split_seed, weight_average=args.weight_average,
+                 weight_decay=args.weight_decay)
 
 
 def main(argv=None):
