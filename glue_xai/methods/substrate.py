@@ -5,7 +5,7 @@ background. After MiraBest's preprocessing (sky below 3 sigma set to 0) that is 
 """
 import numpy as np
 
-SUBSTRATES = ("noise", "mean", "blur", "zero")
+SUBSTRATES = ("noise", "mean", "blur", "zero", "structure")
 
 
 def make_substrate(image, kind="noise", segments=None, seed=0):
@@ -13,7 +13,11 @@ def make_substrate(image, kind="noise", segments=None, seed=0):
 
     ``noise``: Gaussian noise with the sigma-clipped background's median and spread;
     ``mean``: each superpixel's mean (needs ``segments``) or the image mean;
-    ``blur``: the image smoothed with a Gaussian of 5 pixels; ``zero``: zeros.
+    ``blur``: the image smoothed with a Gaussian of 5 pixels; ``zero``: zeros;
+    ``structure``: each superpixel's emission (its pixels that are not exactly 0, the
+    clipped sky) flattened to its mean, the sky left at 0. Hiding a piece then removes its
+    shape but keeps its flux, in place: a network that only counted flux would not notice.
+    Without ``segments`` the pieces are the image's connected islands of emission.
     """
     from glue_xai.models.preprocess import sigma_clipped_background
 
@@ -33,6 +37,8 @@ def make_substrate(image, kind="noise", segments=None, seed=0):
         from scipy.ndimage import gaussian_filter
 
         return np.stack([gaussian_filter(c, 5.0) for c in image]).astype(np.float32)
+    if kind == "structure":
+        return _flattened_emission(image, segments)
     if segments is None:
         return np.broadcast_to(image.mean(axis=(1, 2), keepdims=True), image.shape).astype(np.float32)
     counts = np.bincount(segments.ravel())
@@ -40,4 +46,20 @@ def make_substrate(image, kind="noise", segments=None, seed=0):
     for c, channel in enumerate(image):
         means = np.bincount(segments.ravel(), weights=channel.ravel()) / np.maximum(counts, 1)
         out[c] = means[segments]
+    return out
+
+
+def _flattened_emission(image, segments):
+    """The ``structure`` substrate: per piece and band, the emission's mean on its own pixels."""
+    from scipy import ndimage
+
+    out = np.zeros_like(image)
+    for c, channel in enumerate(image):
+        emission = channel != 0
+        pieces = ndimage.label(emission)[0] if segments is None else np.where(emission, segments + 1, 0)
+        flux = np.bincount(pieces.ravel(), weights=channel.ravel())
+        count = np.bincount(pieces.ravel())
+        means = flux / np.maximum(count, 1)
+        means[0] = 0.0  # the clipped sky stays empty
+        out[c] = means[pieces]
     return out
