@@ -145,3 +145,22 @@ def test_bad_settings_name_the_problem():
         shapley(model, x, target=1, budget=1)
     with pytest.raises(ValueError, match="output"):
         occlusion(model, x, target=1, output="logits")
+
+
+def test_structure_substrate_keeps_each_pieces_flux_in_place(mirabest_root):
+    """Hiding a piece under the 'structure' substrate flattens its emission: per superpixel
+    the flux and the emitting pixels are unchanged, the brightest pixel is not, the sky stays 0."""
+    from glue_xai.data.cutouts import read_cutout
+    from glue_xai.methods.segmentation import segment
+
+    model = gx.load_model("mirabest-fr")
+    x, _ = model.prepare(read_cutout(mirabest_root / "fits/200_003.845+000.156_0.4401_0024.05.fits").image,
+                         pixel_scale_arcsec=1.8)
+    segments = segment(x, "radio")
+    flat = make_substrate(x, "structure", segments=segments)
+    assert np.array_equal(flat[0] != 0, x[0] != 0)
+    flux = np.bincount(segments.ravel(), weights=x[0].ravel())
+    assert np.allclose(np.bincount(segments.ravel(), weights=flat[0].ravel()), flux, rtol=1e-5, atol=1e-6)
+    assert flat.max() < 0.9 * x.max()  # the peak is smoothed away
+    with pytest.raises(ValueError, match="unknown substrate 'flat'"):
+        make_substrate(x, "flat")
