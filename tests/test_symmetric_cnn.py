@@ -7,10 +7,15 @@ from glue_xai.data.cutouts import read_cutout
 from glue_xai.methods.gradients import gradcam, saliency
 from glue_xai.models import Classifier, ModelCard
 from glue_xai.models.architectures import EmissionCNN, build_architecture
-from glue_xai.models.symmetric_cnn import COMPOSE, INVERSE, SymmetricEmissionCNN, orientations, turn
+from glue_xai.models.symmetric_cnn import COMPOSE, INVERSE, SymmetricEmissionCNN, turn
 
 CUTOUT = "fits/200_003.845+000.156_0.4401_0024.05.fits"
 PREPROCESSING = {"background": "sigma_clip", "clip_sigma": 3.0, "scale": "max"}
+
+
+def orientations(image):
+    """The eight orientations of an (..., H, W) numpy array, in SYMMETRIES order."""
+    return [turn(torch.from_numpy(np.ascontiguousarray(image)), s).numpy() for s in range(8)]
 
 
 def classifier(module, name="d4"):

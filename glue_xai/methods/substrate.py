@@ -41,12 +41,16 @@ def make_substrate(image, kind="noise", segments=None, seed=0):
         return _flattened_emission(image, segments)
     if segments is None:
         return np.broadcast_to(image.mean(axis=(1, 2), keepdims=True), image.shape).astype(np.float32)
-    counts = np.bincount(segments.ravel())
     out = np.empty_like(image)
     for c, channel in enumerate(image):
-        means = np.bincount(segments.ravel(), weights=channel.ravel()) / np.maximum(counts, 1)
-        out[c] = means[segments]
+        out[c] = _piece_means(channel, segments)[segments]
     return out
+
+
+def _piece_means(channel, labels):
+    """Mean of ``channel`` over each label of ``labels`` (0 for a label with no pixels)."""
+    flux = np.bincount(labels.ravel(), weights=channel.ravel())
+    return flux / np.maximum(np.bincount(labels.ravel()), 1)
 
 
 def _flattened_emission(image, segments):
@@ -57,9 +61,7 @@ def _flattened_emission(image, segments):
     for c, channel in enumerate(image):
         emission = channel != 0
         pieces = ndimage.label(emission)[0] if segments is None else np.where(emission, segments + 1, 0)
-        flux = np.bincount(pieces.ravel(), weights=channel.ravel())
-        count = np.bincount(pieces.ravel())
-        means = flux / np.maximum(count, 1)
+        means = _piece_means(channel, pieces)
         means[0] = 0.0  # the clipped sky stays empty
         out[c] = means[pieces]
     return out

@@ -101,23 +101,16 @@ class EmissionCNN(nn.Module):
 
     def __init__(self, in_channels=1, n_classes=2, widths=(8, 16, 32, 64, 64), dropout=0.3, gain=25.0):
         super().__init__()
-        layers = []
-        n_in = in_channels
-        for i, width in enumerate(widths):
-            if i > 0:
-                layers.append(nn.AvgPool2d(2))
-            layers += [nn.Conv2d(n_in, width, 3, padding=1, bias=False), nn.ReLU()]
-            if i >= 3:  # a second convolution on the coarse grids deepens the features cheaply
-                layers += [nn.Conv2d(width, width, 3, padding=1, bias=False), nn.ReLU()]
-            n_in = width
-        self.trunk = nn.Sequential(*layers)
+        self.trunk = emission_trunk(
+            widths, lambda n_in, n_out: nn.Conv2d(in_channels if n_in is None else n_in, n_out, 3, padding=1,
+                                                  bias=False))
         for m in self.trunk:
             if isinstance(m, nn.Conv2d):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.gain = float(gain)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(n_in, n_classes)
+        self.head = nn.Linear(widths[-1], n_classes)
 
     def features(self, x):
         return self.gain * torch.flatten(self.pool(self.trunk(x)), 1)
@@ -130,8 +123,30 @@ class EmissionCNN(nn.Module):
         """The second block's output, a 75x75 grid (3.6"/px for 1.8" input pixels): fine
         enough to part a core from its lobes, where the last 9x9 grid draws one stripe
         across both (chosen on the tune part, docs/trust.rst)."""
-        convs = [i for i, m in enumerate(self.trunk) if isinstance(m, nn.Conv2d)]
-        return self.trunk[convs[1] + 1]
+        return second_block_output(self.trunk)
+
+
+def emission_trunk(widths, conv):
+    """EmissionCNN's trunk: per block a convolution and a ReLU (two of each from the fourth
+    block on: a second convolution on the coarse grids deepens the features cheaply), a 2x2
+    average between blocks. ``conv(n_in, n_out)`` makes one bias-free convolution;
+    ``n_in`` is None for the first, which reads the image."""
+    layers = []
+    n_in = None
+    for i, width in enumerate(widths):
+        if i > 0:
+            layers.append(nn.AvgPool2d(2))
+        layers += [conv(n_in, width), nn.ReLU()]
+        if i >= 3:
+            layers += [conv(width, width), nn.ReLU()]
+        n_in = width
+    return nn.Sequential(*layers)
+
+
+def second_block_output(trunk):
+    """The ReLU after the second convolution of an :func:`emission_trunk`."""
+    convs = [i for i, m in enumerate(trunk) if not isinstance(m, (nn.AvgPool2d, nn.ReLU))]
+    return trunk[convs[1] + 1]
 
 
 ARCHITECTURES = {"radio_cnn": RadioCNN, "emission_cnn": EmissionCNN}

@@ -17,12 +17,11 @@ The 150-pixel input is padded with 5 pixels of empty sky each side, so every gri
 (160, 80, 40, 20, 10) has an even size and the 2x2 averages fall on the same pixel pairs
 whichever way the input is turned: that is what makes the symmetry exact, not approximate.
 """
-import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from glue_xai.models.architectures import reads_features, register_architecture
+from glue_xai.models.architectures import emission_trunk, reads_features, register_architecture, second_block_output
 
 #: The eight symmetries as (mirror, quarter turns): act on an array by flipping its last
 #: axis if ``mirror``, then turning it ``quarter turns`` times by 90 degrees.
@@ -102,25 +101,17 @@ class SymmetricEmissionCNN(nn.Module):
 
     def __init__(self, in_channels=1, n_classes=2, widths=(2, 4, 8, 12, 16), dropout=0.3, gain=25.0, pad=5):
         super().__init__()
-        layers = []
-        n_in = None
-        for i, width in enumerate(widths):
-            if i > 0:
-                layers.append(nn.AvgPool2d(2))
-            layers += [LiftingConv(in_channels, width) if n_in is None else GroupConv(n_in, width), nn.ReLU()]
-            if i >= 3:  # a second convolution on the coarse grids, as in EmissionCNN
-                layers += [GroupConv(width, width), nn.ReLU()]
-            n_in = width
-        self.trunk = nn.Sequential(*layers)
-        self.pad = int(pad)
-        #: Grad-CAM resamples its layer to the padded field, then cuts the input back out.
-        self.input_padding = self.pad
+        self.trunk = emission_trunk(
+            widths, lambda n_in, n_out: LiftingConv(in_channels, n_out) if n_in is None else GroupConv(n_in, n_out))
+        #: Empty sky padded on each side inside the network; Grad-CAM reads it to resample
+        #: its layer to the padded field and cut the input back out.
+        self.input_padding = int(pad)
         self.gain = float(gain)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(n_in, n_classes)
+        self.head = nn.Linear(widths[-1], n_classes)
 
     def features(self, x):
-        maps = self.trunk(F.pad(x, (self.pad,) * 4))
+        maps = self.trunk(F.pad(x, (self.input_padding,) * 4))
         n, c, _, _ = maps.shape
         # the mean over space and over the eight copies: the same for every orientation
         return self.gain * maps.reshape(n, c // 8, -1).mean(dim=2)
@@ -132,13 +123,8 @@ class SymmetricEmissionCNN(nn.Module):
     def gradcam_layer(self):
         """The second block's output, an 80x80 grid over the padded field (3.6"/px for
         1.8" input pixels), as for EmissionCNN."""
-        convs = [i for i, m in enumerate(self.trunk) if isinstance(m, (LiftingConv, GroupConv))]
-        return self.trunk[convs[1] + 1]
+        return second_block_output(self.trunk)
 
 
 register_architecture("emission_cnn_d4", SymmetricEmissionCNN)
 
-
-def orientations(image):
-    """The eight orientations of an (..., H, W) numpy array, in :data:`SYMMETRIES` order."""
-    return [turn(torch.as_tensor(np.ascontiguousarray(image)), s).numpy() for s in range(8)]

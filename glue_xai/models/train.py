@@ -32,6 +32,8 @@ MIRABEST_CITATIONS = [
 #: The shipped model's architecture options (second convolution in the two coarsest blocks).
 SHIPPED_OPTIONS = {"radio_cnn": {"double_last": 2}}
 PREPROCESSING = {"background": "sigma_clip", "clip_sigma": 3.0, "scale": "max"}
+#: AdamW's decoupled weight decay of the shipped recipe.
+WEIGHT_DECAY = 1e-4
 
 
 def augment(x, generator):
@@ -196,7 +198,7 @@ def _centre(image, size):
 def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, root=None,
           architecture="emission_cnn", architecture_options=None, name="mirabest-fr", stem="mirabest_fr",
           noise_augment=0.5, gradient_penalty=0.0, fits=False, split_seed=None, weight_average=0.0,
-          weight_decay=1e-4, log=print):
+          weight_decay=WEIGHT_DECAY, log=print):
     """Train on the tune part of the MiraBest batches (:mod:`glue_xai.data.splits`); write
     ``<stem>.pt`` (state dict) and ``<stem>.json`` (card).
 
@@ -325,7 +327,7 @@ def train(out_dir, epochs=150, batches=None, seed=0, batch_size=32, lr=2e-3, roo
                       f"--noise-augment {noise_augment} --gradient-penalty {gradient_penalty}"
                       + (" --fits" if fits else "")
                       + (f" --weight-average {weight_average}" if weight_average > 0 else "")
-                      + (f" --weight-decay {weight_decay}" if weight_decay != 1e-4 else ""),
+                      + (f" --weight-decay {weight_decay}" if weight_decay != WEIGHT_DECAY else ""),
             "preprocessing_note": "pixels below median + 3 sigma (sigma-clipped sky) set to 0, then divided by "
                                   "the peak; a 150x150 centre crop at 1.8 arcsec/pixel",
             "terms_of_use": MIRABEST_TERMS, "citations": MIRABEST_CITATIONS,
@@ -395,8 +397,8 @@ def add_arguments(parser):
     parser.add_argument("--weight-average", type=float, default=0.0,
                         help="decay per step of an exponential moving average of the weights, whose epochs "
                              "the best is picked from (default 0: off)")
-    parser.add_argument("--weight-decay", type=float, default=1e-4,
-                        help="AdamW's decoupled weight decay (default 0.0001)")
+    parser.add_argument("--weight-decay", type=float, default=WEIGHT_DECAY,
+                        help=f"AdamW's decoupled weight decay (default {WEIGHT_DECAY})")
     parser.add_argument("--name", default="mirabest-fr",
                         help="model name; files are <name with _ for ->.pt and .json (default mirabest-fr)")
     parser.add_argument("--smooth", action="store_true",
